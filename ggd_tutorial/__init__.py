@@ -1,0 +1,26 @@
+"""Learn thermodynamically consistent (generalized gradient) dynamics from data."""
+from .data import (
+    TrajectoryData,
+    TrajectorySet,
+    fourier_modes,
+    gaussian_spikes,
+    polynomial_profiles,
+    simulate,
+    step_profiles,
+    uniform_box,
+)
+from .gauge import GaugeFit, fix_gauge
+from .integrators import euler_step, rk4_step, rollout
+from .metrics import entropy_production, finite_difference_floor, rollout_mse, velocity_mse
+from .networks import (
+    ConcaveEntropy,
+    ConvexDissipation,
+    GradientDynamicsModel,
+    MLPVectorField,
+    count_parameters,
+    positive_weight,
+)
+from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle
+from .training import FitHistory, default_device, fit
+
+__version__ = "0.1.0"

@@ -1,0 +1,94 @@
+"""Error measures: velocity MSE, rollout MSE, entropy production, finite-difference floor."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from .data import TrajectoryData, TrajectorySet
+from .integrators import VectorField, rollout
+
+
+def _as_set(data: TrajectoryData | TrajectorySet, split: str = "test") -> TrajectorySet:
+    if isinstance(data, TrajectoryData):
+        out = getattr(data, split)
+        if out is None:
+            raise ValueError(f"this TrajectoryData has no {split} set")
+        return out
+    if isinstance(data, TrajectorySet):
+        return data
+    raise TypeError("expected a TrajectoryData or TrajectorySet")
+
+
+def _model_dtype_device(f: VectorField, like: Tensor) -> tuple[torch.dtype, torch.device]:
+    params = list(getattr(f, "parameters", lambda: [])())
+    if params:
+        return params[0].dtype, params[0].device
+    return like.dtype, like.device
+
+
+def evaluate(f: VectorField, x: Tensor, chunk: int = 65536) -> Tensor:
+    """``f(x)`` in chunks, without building a graph; result on ``x``'s device and dtype."""
+    dtype, device = _model_dtype_device(f, x)
+    out = []
+    with torch.no_grad():
+        for i in range(0, x.shape[0], chunk):
+            out.append(f(x[i : i + chunk].to(device=device, dtype=dtype)).to(x))
+    return torch.cat(out)
+
+
+def velocity_mse(
+    f: VectorField, data: TrajectoryData | TrajectorySet, per_trajectory: bool = False, split: str = "test"
+) -> float | Tensor:
+    """Mean squared error between ``f(states)`` and the central-difference velocities.
+
+    ``data`` is a :class:`TrajectorySet` or the ``split`` ("test" by default) of a
+    :class:`TrajectoryData`. With ``per_trajectory`` a tensor of one MSE per
+    trajectory is returned (for histograms).
+    """
+    s = _as_set(data, split)
+    n, t, d = s.states.shape
+    pred = evaluate(f, s.states.reshape(-1, d)).reshape(n, t, d)
+    err = (pred - s.velocities) ** 2
+    return err.mean(dim=(1, 2)) if per_trajectory else float(err.mean())
+
+
+def finite_difference_floor(system: VectorField, data: TrajectoryData | TrajectorySet, split: str = "test") -> float:
+    """MSE between the exact vector field and the central-difference targets.
+
+    No model can be expected to beat this level against the finite-difference
+    targets: it is the error of the targets themselves.
+    """
+    return float(velocity_mse(system, data, split=split))
+
+
+def rollout_mse(
+    f: VectorField, data: TrajectoryData | TrajectorySet, method: str = "rk4", split: str = "test",
+    per_trajectory: bool = False,
+) -> float | Tensor:
+    """MSE between trajectories integrated with ``f`` from the true initial states and the data."""
+    s = _as_set(data, split)
+    dtype, device = _model_dtype_device(f, s.trajectories)
+    x0 = s.trajectories[:, 0].to(device=device, dtype=dtype)
+    pred = rollout(f, x0, s.dt, s.trajectories.shape[1], method=method).to(s.trajectories)
+    err = (pred - s.trajectories) ** 2
+    return err.mean(dim=(1, 2)) if per_trajectory else float(err.mean())
+
+
+def entropy_production(model: Callable, trajectory: Tensor) -> Tensor:
+    """dS/dt = x*·xdot of a GGD model at every state of ``trajectory`` (..., dim)."""
+    shape = trajectory.shape[:-1]
+    x = trajectory.reshape(-1, trajectory.shape[-1])
+    dtype, device = _model_dtype_device(model, x)
+    with torch.no_grad():
+        sigma = model.entropy_production(x.to(device=device, dtype=dtype))
+    return sigma.to(x).reshape(shape)
+
+
+def true_entropy_rate(system, f: VectorField, x: Tensor) -> Tensor:
+    """Rate of change of the *true* entropy along the vector field ``f``: dS_true/dx · f(x).
+
+    Negative values mean ``f`` violates the second law of the true system.
+    """
+    return (system.conjugate(x) * evaluate(f, x)).sum(-1)

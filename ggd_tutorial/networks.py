@@ -1,0 +1,383 @@
+r"""Neural networks with built-in thermodynamic structure.
+
+* :func:`positive_weight` -- the reparameterization of thesis eq. (3.6) that maps
+  an unconstrained weight :math:`\tilde W` to a strictly positive one,
+
+  .. math:: W = \begin{cases} \tilde W + e^{-\varepsilon}, & \tilde W \ge 0 \\
+            e^{\tilde W - \varepsilon}, & \tilde W < 0. \end{cases}
+
+* :class:`ConcaveEntropy` -- a fully input-convex network (FICNN) with negated
+  output, so :math:`S(x)` is concave in :math:`x`.
+* :class:`ConvexDissipation` -- a partially input-convex network (PICNN)
+  :math:`\Psi(x, x^*)`, convex in :math:`x^*`, shifted as in VONNs,
+  :math:`\Xi = \Psi(x,x^*) - \Psi(x,0) - x^*\cdot\partial_{x^*}\Psi(x,0)`, so that
+  :math:`\Xi(x,0)=0` and :math:`\partial_{x^*}\Xi(x,0)=0`.
+* :class:`GradientDynamicsModel` -- generalized gradient dynamics
+  :math:`\dot x = \partial_{x^*}\Xi(x,x^*)|_{x^*=\partial_x S}`, with either
+  potential learned or prescribed.
+* :class:`MLPVectorField` -- an unstructured black-box baseline :math:`\dot x = f(x)`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+EntropyFn = Callable[[Tensor], Tensor]
+DissipationFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def positive_weight(raw: Tensor, eps: float = 5.0) -> Tensor:
+    r"""Map unconstrained weights to positive ones (thesis eq. 3.6).
+
+    Non-negative entries are shifted by :math:`e^{-\varepsilon}`, negative ones are
+    mapped through :math:`e^{\tilde W-\varepsilon}`; the map is continuous,
+    monotone and strictly positive.
+    """
+    offset = math.exp(-eps)
+    return torch.where(raw >= 0, raw + offset, torch.exp(torch.clamp(raw, max=0.0) - eps))
+
+
+class PositiveLinear(nn.Module):
+    """Linear map ``z -> W z`` whose weights are positive by :func:`positive_weight`."""
+
+    def __init__(self, in_features: int, out_features: int, eps: float = 5.0) -> None:
+        super().__init__()
+        self.eps = eps
+        self.raw_weight = nn.Parameter(torch.empty(out_features, in_features))
+        nn.init.kaiming_normal_(self.raw_weight)
+
+    @property
+    def weight(self) -> Tensor:
+        return positive_weight(self.raw_weight, self.eps)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return F.linear(z, self.weight)
+
+
+def _check_sizes(dim: int, hidden: Sequence[int]) -> list[int]:
+    if int(dim) < 1:
+        raise ValueError(f"dim must be a positive integer, got {dim}")
+    hidden = [int(h) for h in hidden]
+    if not hidden or min(hidden) < 1:
+        raise ValueError(f"hidden must be a non-empty list of positive widths, got {hidden}")
+    return hidden
+
+
+def _check_input(x: Tensor, dim: int, name: str = "x") -> None:
+    if x.ndim != 2 or x.shape[-1] != dim:
+        raise ValueError(f"{name} must have shape (batch, {dim}), got {tuple(x.shape)}")
+
+
+class ConcaveEntropy(nn.Module):
+    r"""Concave entropy :math:`S(x) = -f(x)` with :math:`f` a FICNN (thesis 3.2.1).
+
+    Layers: :math:`z_1=\sigma(A_0x+b_0)`,
+    :math:`z_{i+1}=\sigma(W_i^{+}z_i + A_ix + b_i)`, output
+    :math:`f = W_L^{+}z_L + A_Lx + b_L`, with :math:`\sigma` = softplus (convex,
+    non-decreasing) and :math:`W^{+}` positive. Hence :math:`f` is convex and
+    :math:`S=-f` concave in :math:`x`. With ``quadratic=True`` (default) a learned
+    quadratic skip :math:`\tfrac12\|Ax\|^2` (convex for any :math:`A`, initialized
+    to the identity) is added to :math:`f`, so quadratic entropies are exact.
+    """
+
+    def __init__(
+        self, dim: int, hidden: Sequence[int] = (32, 32, 32), eps: float = 5.0, quadratic: bool = True
+    ) -> None:
+        super().__init__()
+        hidden = _check_sizes(dim, hidden)
+        self.dim = int(dim)
+        sizes = hidden + [1]
+        self.quadratic = nn.Parameter(torch.eye(dim)) if quadratic else None
+        self.input_maps = nn.ModuleList(nn.Linear(dim, s) for s in sizes)
+        self.hidden_maps = nn.ModuleList(PositiveLinear(a, b, eps) for a, b in zip(sizes[:-1], sizes[1:]))
+        for lin in self.input_maps:
+            nn.init.kaiming_normal_(lin.weight)
+            nn.init.zeros_(lin.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(x, self.dim)
+        z = F.softplus(self.input_maps[0](x))
+        for k, (pos, lin) in enumerate(zip(self.hidden_maps, self.input_maps[1:])):
+            z = pos(z) + lin(x)
+            if k < len(self.hidden_maps) - 1:
+                z = F.softplus(z)
+        f = z.squeeze(-1)
+        if self.quadratic is not None:
+            f = f + 0.5 * (F.linear(x, self.quadratic) ** 2).sum(-1)
+        return -f
+
+
+class _FixedProjection(nn.Module):
+    """y -> P^T y with a fixed matrix P (dim, k), e.g. a stoichiometric matrix."""
+
+    def __init__(self, matrix: Tensor) -> None:
+        super().__init__()
+        self.register_buffer("matrix", matrix.clone())
+
+    def forward(self, y: Tensor) -> Tensor:
+        return y @ self.matrix
+
+
+class ConvexDissipation(nn.Module):
+    r"""Dissipation potential :math:`\Xi(x, x^*)`, convex in :math:`x^*` (thesis 3.2.2).
+
+    A PICNN :math:`\Psi(x,y)` (Amos et al. 2017) with an :math:`x`-branch
+    :math:`u_{i+1}=\sigma(\tilde W_iu_i+\tilde b_i)`, :math:`u_0=x`, and a convex
+    :math:`y`-branch
+
+    .. math:: z_{i+1} = \sigma\big(W^{+}_i(z_i\odot\sigma(W^{zu}_iu_i+b^{z}_i))
+              + W^{y}_i(y\odot(W^{yu}_iu_i+b^{y}_i)) + W^{u}_iu_i + b_i\big),
+
+    linear in the last layer. Then the VONN shift
+
+    .. math:: \Xi(x,y) = \Psi(x,y)-\Psi(x,0)-y\cdot\partial_y\Psi(x,0)
+
+    gives :math:`\Xi(x,0)=0`, :math:`\partial_y\Xi(x,0)=0` and hence
+    :math:`\Xi\ge0` and :math:`y\cdot\partial_y\Xi\ge0`.
+
+    With ``rank=k`` the network sees :math:`y` only through a learned linear map
+    :math:`P^\top y\in\mathbb R^k` (convexity is kept under linear maps), so
+    :math:`\dot x\in\operatorname{range}P` and every :math:`q\perp\operatorname{range}P`
+    is conserved -- e.g. ``k`` = number of independent reactions. ``projection``
+    fixes :math:`P` instead (e.g. the stoichiometric matrix). With
+    ``quadratic=True`` (default) an Onsager-like term :math:`\tfrac12\|B\,y\|^2`
+    (convex for any learned :math:`B`, initialized to the identity) is added to
+    :math:`\Psi`, so quadratic dissipation potentials are exact.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        hidden: Sequence[int] = (32, 32, 32),
+        eps: float = 5.0,
+        rank: int | None = None,
+        projection: Tensor | None = None,
+        quadratic: bool = True,
+    ) -> None:
+        super().__init__()
+        hidden = _check_sizes(dim, hidden)
+        self.dim = int(dim)
+        self.project: nn.Module | None = None
+        ydim = self.dim
+        if projection is not None:
+            projection = torch.as_tensor(projection, dtype=torch.get_default_dtype())
+            if projection.ndim != 2 or projection.shape[0] != dim:
+                raise ValueError(f"projection must have shape ({dim}, k), got {tuple(projection.shape)}")
+            self.project = _FixedProjection(projection)
+            ydim = projection.shape[1]
+        elif rank is not None:
+            if not 1 <= int(rank) <= dim:
+                raise ValueError(f"rank must be in 1..{dim}, got {rank}")
+            ydim = int(rank)
+            self.project = nn.Linear(dim, ydim, bias=False)
+        dim = ydim
+        self.quadratic = nn.Parameter(torch.eye(ydim)) if quadratic else None
+        sizes = hidden + [1]
+        u_sizes = [self.dim] + hidden  # width of u_i feeding layer i
+        self.u_maps = nn.ModuleList(nn.Linear(a, b) for a, b in zip(u_sizes[:-1], u_sizes[1:]))
+        self.gate_z = nn.ModuleList(nn.Linear(u_sizes[i], sizes[i - 1]) for i in range(1, len(sizes)))
+        self.z_maps = nn.ModuleList(PositiveLinear(sizes[i - 1], sizes[i], eps) for i in range(1, len(sizes)))
+        self.gate_y = nn.ModuleList(nn.Linear(u_sizes[i], dim) for i in range(len(sizes)))
+        self.y_maps = nn.ModuleList(nn.Linear(dim, sizes[i], bias=False) for i in range(len(sizes)))
+        self.u_out = nn.ModuleList(nn.Linear(u_sizes[i], sizes[i]) for i in range(len(sizes)))
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.kaiming_normal_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+        for gate in self.gate_y:  # start with y-gates near one so y passes through
+            nn.init.ones_(gate.bias)
+        if isinstance(self.project, nn.Linear):
+            nn.init.orthogonal_(self.project.weight)
+
+    def potential(self, x: Tensor, y: Tensor) -> Tensor:
+        r"""The unshifted network output :math:`\Psi(x, y)`, convex in ``y``."""
+        _check_input(x, self.dim)
+        _check_input(y, self.dim, "x_star")
+        if self.project is not None:
+            y = self.project(y)
+        us = [x]
+        for lin in self.u_maps:
+            us.append(F.softplus(lin(us[-1])))
+        z = None
+        n_layers = len(self.y_maps)
+        for i in range(n_layers):
+            u = us[i]
+            pre = self.y_maps[i](y * self.gate_y[i](u)) + self.u_out[i](u)
+            if z is not None:
+                pre = pre + self.z_maps[i - 1](z * F.softplus(self.gate_z[i - 1](u)))
+            z = F.softplus(pre) if i < n_layers - 1 else pre
+        psi = z.squeeze(-1)
+        if self.quadratic is not None:
+            psi = psi + 0.5 * (F.linear(y, self.quadratic) ** 2).sum(-1)
+        return psi
+
+    def potential_gradient(self, x: Tensor, y: Tensor, create_graph: bool = True) -> Tensor:
+        r""":math:`\partial_y\Psi(x, y)` by reverse-mode autograd."""
+        with torch.enable_grad():
+            if not y.requires_grad:
+                y = y.detach().requires_grad_(True)
+            psi = self.potential(x, y)
+            (grad,) = torch.autograd.grad(psi.sum(), y, create_graph=create_graph)
+        return grad
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """Shifted potential Xi(x, y) with Xi(x, 0) = 0 and dXi/dy(x, 0) = 0."""
+        zero = torch.zeros_like(y)
+        grad0 = self.potential_gradient(x, zero, create_graph=torch.is_grad_enabled())
+        return self.potential(x, y) - self.potential(x, zero) - (y * grad0).sum(-1)
+
+    def gradient(self, x: Tensor, y: Tensor, create_graph: bool = True) -> Tensor:
+        r""":math:`\partial_y\Xi(x,y)=\partial_y\Psi(x,y)-\partial_y\Psi(x,0)`, both in one pass."""
+        n = x.shape[0]
+        both = self.potential_gradient(
+            torch.cat([x, x]), torch.cat([y, torch.zeros_like(y)]), create_graph=create_graph
+        )
+        return both[:n] - both[n:]
+
+
+class GradientDynamicsModel(nn.Module):
+    r"""Generalized gradient dynamics :math:`\dot x=\partial_{x^*}\Xi(x,x^*)|_{x^*=\partial_xS(x)}`.
+
+    Parameters
+    ----------
+    dim:
+        State dimension.
+    entropy:
+        ``None`` to learn :math:`S` with :class:`ConcaveEntropy`, or a callable
+        ``S(x) -> (batch,)`` to prescribe it (e.g. ``system.entropy``).
+    dissipation:
+        ``None`` to learn :math:`\Xi` with :class:`ConvexDissipation`, or a callable
+        ``Xi(x, x_star) -> (batch,)`` to prescribe it.
+    hidden, eps:
+        Hidden widths and the positivity parameter of the learned networks
+        (``entropy_hidden`` / ``dissipation_hidden`` override ``hidden``).
+    dissipation_rank, dissipation_projection:
+        Optional structure of a learned :math:`\Xi`: it sees :math:`x^*` only
+        through a learned (``rank``) or fixed (``projection``) linear map, see
+        :class:`ConvexDissipation`.
+    quadratic:
+        Add the learned quadratic skip terms to both networks (default ``True``;
+        ``False`` gives the plain thesis architecture).
+
+    Calling the model on a batch ``x`` of shape ``(batch, dim)`` returns
+    :math:`\dot x`. Because the dynamics are gradients, the call uses autograd
+    internally, also under ``torch.no_grad()`` (then without building a graph).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        entropy: EntropyFn | None = None,
+        dissipation: DissipationFn | None = None,
+        hidden: Sequence[int] = (32, 32, 32),
+        entropy_hidden: Sequence[int] | None = None,
+        dissipation_hidden: Sequence[int] | None = None,
+        eps: float = 5.0,
+        dissipation_rank: int | None = None,
+        dissipation_projection: Tensor | None = None,
+        quadratic: bool = True,
+    ) -> None:
+        super().__init__()
+        if entropy is not None and not callable(entropy):
+            raise TypeError("entropy must be None (learned) or a callable S(x)")
+        if dissipation is not None and not callable(dissipation):
+            raise TypeError("dissipation must be None (learned) or a callable Xi(x, x_star)")
+        self.dim = int(dim)
+        self.entropy_net = (
+            ConcaveEntropy(dim, entropy_hidden or hidden, eps, quadratic=quadratic) if entropy is None else None
+        )
+        self.dissipation_net = (
+            ConvexDissipation(
+                dim,
+                dissipation_hidden or hidden,
+                eps,
+                rank=dissipation_rank,
+                projection=dissipation_projection,
+                quadratic=quadratic,
+            )
+            if dissipation is None
+            else None
+        )
+        self._entropy_fn = entropy
+        self._dissipation_fn = dissipation
+
+    @property
+    def learns_entropy(self) -> bool:
+        return self.entropy_net is not None
+
+    @property
+    def learns_dissipation(self) -> bool:
+        return self.dissipation_net is not None
+
+    def entropy(self, x: Tensor) -> Tensor:
+        """S(x), shape (batch,)."""
+        _check_input(x, self.dim)
+        return self.entropy_net(x) if self.entropy_net is not None else self._entropy_fn(x)
+
+    def dissipation(self, x: Tensor, x_star: Tensor) -> Tensor:
+        """Xi(x, x_star), shape (batch,)."""
+        _check_input(x, self.dim)
+        _check_input(x_star, self.dim, "x_star")
+        if self.dissipation_net is not None:
+            return self.dissipation_net(x, x_star)
+        return self._dissipation_fn(x, x_star)
+
+    def _conjugate(self, x: Tensor, create_graph: bool) -> Tensor:
+        with torch.enable_grad():
+            xg = x if x.requires_grad else x.detach().requires_grad_(True)
+            (x_star,) = torch.autograd.grad(self.entropy(xg).sum(), xg, create_graph=create_graph)
+        return x_star
+
+    def conjugate(self, x: Tensor) -> Tensor:
+        """Entropic conjugate x* = dS/dx, shape (batch, dim)."""
+        _check_input(x, self.dim)
+        return self._conjugate(x, create_graph=torch.is_grad_enabled())
+
+    def dissipation_gradient(self, x: Tensor, x_star: Tensor) -> Tensor:
+        """dXi/dx* at (x, x_star), shape (batch, dim)."""
+        create_graph = torch.is_grad_enabled()
+        if self.dissipation_net is not None:
+            return self.dissipation_net.gradient(x, x_star, create_graph=create_graph)
+        with torch.enable_grad():
+            y = x_star if x_star.requires_grad else x_star.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(self._dissipation_fn(x, y).sum(), y, create_graph=create_graph)
+        return grad
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(x, self.dim)
+        x_star = self.conjugate(x)
+        xdot = self.dissipation_gradient(x, x_star)
+        return xdot if torch.is_grad_enabled() else xdot.detach()
+
+    def entropy_production(self, x: Tensor) -> Tensor:
+        r"""dS/dt = x*·xdot, non-negative by construction; shape (batch,)."""
+        x_star = self.conjugate(x)
+        return (x_star * self.dissipation_gradient(x, x_star)).sum(-1)
+
+
+class MLPVectorField(nn.Module):
+    """Unstructured baseline xdot = f(x): a softplus MLP with no thermodynamic constraint."""
+
+    def __init__(self, dim: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        hidden = _check_sizes(dim, hidden)
+        self.dim = int(dim)
+        layers: list[nn.Module] = []
+        for a, b in zip([dim] + hidden[:-1], hidden):
+            layers += [nn.Linear(a, b), nn.Softplus()]
+        layers.append(nn.Linear(hidden[-1], dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(x, self.dim)
+        return self.net(x)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable scalars."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

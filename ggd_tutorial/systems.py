@@ -1,0 +1,269 @@
+r"""Ground-truth dissipative systems with analytic entropy and dissipation potential.
+
+Every system offers ``velocity(x)`` (the right-hand side, computed directly),
+``entropy(x)``, ``conjugate(x)`` (:math:`x^*=\partial_xS`) and
+``dissipation(x, x_star)``, and ``ggd_velocity(x)`` which evaluates
+:math:`\partial_{x^*}\Xi|_{x^*=\partial_xS}` by autograd -- the tests check that
+both routes agree.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+
+def _as_batch(x: Tensor, dim: int) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[-1] != dim:
+        raise ValueError(f"state must have shape (batch, {dim}), got {tuple(x.shape)}")
+    return x
+
+
+def _require_positive(c: Tensor, what: str) -> None:
+    if not torch.all(c > 0):
+        bad = c[~(c > 0)].flatten()[:3].tolist()
+        raise ValueError(
+            f"{what} needs strictly positive concentrations (log entropy); got values such as {bad}"
+        )
+
+
+class GradientSystem:
+    """Base class: a purely dissipative system in GGD form."""
+
+    dim: int
+
+    def velocity(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def entropy(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def dissipation(self, x: Tensor, x_star: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def conjugate(self, x: Tensor) -> Tensor:
+        """x* = dS/dx by autograd (subclasses may override with a closed form)."""
+        with torch.enable_grad():
+            xg = x.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(self.entropy(xg).sum(), xg)
+        return g
+
+    def ggd_velocity(self, x: Tensor) -> Tensor:
+        """dXi/dx* at x* = dS/dx, by autograd on the analytic potentials."""
+        x_star = self.conjugate(x)
+        with torch.enable_grad():
+            y = x_star.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(self.dissipation(x.detach(), y).sum(), y)
+        return g
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.velocity(x)
+
+
+class OverdampedParticle(GradientSystem):
+    r"""Overdamped particle :math:`\dot x=-\gamma x` (thesis 4.1).
+
+    :math:`S=-\tfrac12\|x\|^2`, :math:`\Xi=\tfrac{\gamma}{2}\|x^*\|^2`.
+    """
+
+    def __init__(self, dim: int = 1, gamma: float = 1.0) -> None:
+        if int(dim) < 1:
+            raise ValueError(f"dim must be >= 1, got {dim}")
+        if not gamma > 0:
+            raise ValueError(f"gamma must be positive, got {gamma}")
+        self.dim = int(dim)
+        self.gamma = float(gamma)
+
+    def velocity(self, x: Tensor) -> Tensor:
+        return -self.gamma * _as_batch(x, self.dim)
+
+    def entropy(self, x: Tensor) -> Tensor:
+        return -0.5 * (_as_batch(x, self.dim) ** 2).sum(-1)
+
+    def conjugate(self, x: Tensor) -> Tensor:
+        return -_as_batch(x, self.dim)
+
+    def dissipation(self, x: Tensor, x_star: Tensor) -> Tensor:
+        return 0.5 * self.gamma * (_as_batch(x_star, self.dim) ** 2).sum(-1)
+
+    def __repr__(self) -> str:
+        return f"OverdampedParticle(dim={self.dim}, gamma={self.gamma})"
+
+
+class MassActionKinetics(GradientSystem):
+    r"""Chemical kinetics by the law of mass action, and its GGD form (thesis 4.2).
+
+    ``stoichiometry`` is the matrix :math:`\nu` of shape (species M, reactions N),
+    :math:`\nu_{mn}=\beta^{(n)}_m-\alpha^{(n)}_m`. With
+    :math:`S(c)=-\sum_m c_m(\ln c_m+Q_m)` and
+
+    .. math:: \Xi(c,c^*)=\sum_n W_n(c)\big(\cosh(X_n/2)-1\big),\quad
+              X_n=-\sum_m c^*_m\nu_{mn},\quad W_n=W_0\sqrt{\textstyle\prod_m c_m^{|\nu_{mn}|}},
+
+    the GGD velocity is the mass-action law
+    :math:`\dot c=\nu\,(k_f\prod c^{\alpha}-k_b\prod c^{\beta})` with
+    :math:`k_{f,b}^{(n)}=\tfrac{W_0}{4}\exp(\mp\sum_m(Q_m+1)\nu_{mn}/2)`.
+    The thesis uses :math:`W_0=4`, :math:`Q=-1`, so :math:`k_f=k_b=1`.
+    """
+
+    def __init__(
+        self,
+        stoichiometry: Sequence[Sequence[float]] | Tensor,
+        W0: float | Sequence[float] = 4.0,
+        Q: float | Sequence[float] = -1.0,
+        species: Sequence[str] | None = None,
+    ) -> None:
+        nu = torch.as_tensor(stoichiometry, dtype=torch.float64)
+        if nu.ndim != 2:
+            raise ValueError(
+                f"stoichiometry must be a 2-D matrix (species x reactions), got {nu.ndim}-D"
+            )
+        if nu.shape[0] < 1 or nu.shape[1] < 1:
+            raise ValueError(f"stoichiometry must be non-empty, got shape {tuple(nu.shape)}")
+        if not torch.isfinite(nu).all():
+            raise ValueError("stoichiometry contains NaN or inf")
+        if (nu.abs().sum(0) == 0).any():
+            raise ValueError("every reaction (column of stoichiometry) needs a non-zero coefficient")
+        self.nu = nu
+        self.dim, self.n_reactions = nu.shape
+        self.W0 = torch.as_tensor(W0, dtype=torch.float64).expand(self.n_reactions).clone()
+        self.Q = torch.as_tensor(Q, dtype=torch.float64).expand(self.dim).clone()
+        if not torch.all(self.W0 > 0):
+            raise ValueError("W0 must be positive")
+        self.species = list(species) if species is not None else [f"c{m}" for m in range(self.dim)]
+        if len(self.species) != self.dim:
+            raise ValueError(f"{len(self.species)} species names for {self.dim} species")
+        self.reactant_orders = torch.clamp(-nu, min=0)  # alpha
+        self.product_orders = torch.clamp(nu, min=0)  # beta
+
+    @classmethod
+    def thesis_example(cls) -> "MassActionKinetics":
+        r"""The thesis system :math:`A+2B\rightleftharpoons C`, :math:`C+D\rightleftharpoons A`."""
+        nu = [[-1, 1], [-2, 0], [1, -1], [0, -1]]
+        return cls(nu, species=["A", "B", "C", "D"])
+
+    @property
+    def rate_constants(self) -> tuple[Tensor, Tensor]:
+        """Forward and backward rate constants (k_f, k_b), one per reaction."""
+        a = ((self.Q + 1)[:, None] * self.nu).sum(0) / 2
+        return self.W0 / 4 * torch.exp(-a), self.W0 / 4 * torch.exp(a)
+
+    def conservation_laws(self) -> Tensor:
+        r"""Orthonormal basis (rows) of :math:`\{q: q\cdot\nu=0\}`: conserved linear combinations."""
+        u, s, _ = torch.linalg.svd(self.nu, full_matrices=True)
+        rank = int((s > 1e-10 * s.max()).sum())
+        return u[:, rank:].T.contiguous()
+
+    def _nu(self, x: Tensor) -> Tensor:
+        return self.nu.to(dtype=x.dtype, device=x.device)
+
+    def velocity(self, c: Tensor) -> Tensor:
+        c = _as_batch(c, self.dim)
+        kf, kb = (k.to(c) for k in self.rate_constants)
+        alpha, beta = self.reactant_orders.to(c), self.product_orders.to(c)
+        fwd = torch.prod(c[:, :, None] ** alpha, dim=1)
+        bwd = torch.prod(c[:, :, None] ** beta, dim=1)
+        return (kf * fwd - kb * bwd) @ self._nu(c).T
+
+    def entropy(self, c: Tensor) -> Tensor:
+        c = _as_batch(c, self.dim)
+        _require_positive(c, "MassActionKinetics.entropy")
+        return -(c * (torch.log(c) + self.Q.to(c))).sum(-1)
+
+    def conjugate(self, c: Tensor) -> Tensor:
+        c = _as_batch(c, self.dim)
+        _require_positive(c, "MassActionKinetics.conjugate")
+        return -(torch.log(c) + self.Q.to(c) + 1)
+
+    def dissipation(self, c: Tensor, c_star: Tensor) -> Tensor:
+        c = _as_batch(c, self.dim)
+        c_star = _as_batch(c_star, self.dim)
+        _require_positive(c, "MassActionKinetics.dissipation")
+        nu = self._nu(c)
+        affinity = -c_star @ nu  # X_n
+        weight = self.W0.to(c) * torch.exp(0.5 * torch.log(c) @ nu.abs())
+        return (weight * (torch.cosh(affinity / 2) - 1)).sum(-1)
+
+    def __repr__(self) -> str:
+        return f"MassActionKinetics(species={self.species}, reactions={self.n_reactions})"
+
+
+def _log_mean(a: Tensor, b: Tensor) -> Tensor:
+    """Logarithmic mean (a-b)/(ln a - ln b), equal to a when a == b."""
+    la, lb = torch.log(a), torch.log(b)
+    close = (la - lb).abs() < 1e-6
+    safe = torch.where(close, torch.ones_like(a), la - lb)
+    return torch.where(close, 0.5 * (a + b), (a - b) / safe)
+
+
+class FickianDiffusion(GradientSystem):
+    r"""Fickian diffusion :math:`\partial_tc=D\,\partial_{xx}c` on a periodic grid (thesis 4.3).
+
+    The discrete Laplacian :math:`(c_{i+1}-2c_i+c_{i-1})/h^2`, :math:`h=L/n`. Two exact
+    GGD forms of this discrete dynamics (with plain partial derivatives):
+
+    * ``entropy="quadratic"``: :math:`S=-\tfrac12\sum_ic_i^2`,
+      :math:`\Xi=\tfrac{D}{2h^2}\sum_i(c^*_{i+1}-c^*_i)^2`;
+    * ``entropy="boltzmann"``: :math:`S=-\sum_ic_i\ln c_i`,
+      :math:`\Xi=\tfrac{D}{2h^2}\sum_i\Lambda(c_i,c_{i+1})(c^*_{i+1}-c^*_i)^2` with the
+      logarithmic mean :math:`\Lambda`, the discrete form of :math:`\tilde D(c)=Dc`.
+      It needs :math:`c>0`.
+    """
+
+    def __init__(
+        self, points: int = 64, D: float = 3e-3, length: float = 1.0, entropy: str = "quadratic"
+    ) -> None:
+        if int(points) < 3:
+            raise ValueError(f"points must be >= 3, got {points}")
+        if not D > 0 or not length > 0:
+            raise ValueError("D and length must be positive")
+        if entropy not in ("quadratic", "boltzmann"):
+            raise ValueError(f"entropy must be 'quadratic' or 'boltzmann', got {entropy!r}")
+        self.dim = self.points = int(points)
+        self.D = float(D)
+        self.length = float(length)
+        self.h = self.length / self.points
+        self.entropy_form = entropy
+
+    @property
+    def grid(self) -> Tensor:
+        """Cell positions x_i = i h, i = 0..n-1."""
+        return torch.arange(self.points, dtype=torch.float64) * self.h
+
+    def laplacian(self, c: Tensor) -> Tensor:
+        return (torch.roll(c, -1, -1) - 2 * c + torch.roll(c, 1, -1)) / self.h**2
+
+    def velocity(self, c: Tensor) -> Tensor:
+        return self.D * self.laplacian(_as_batch(c, self.dim))
+
+    def entropy(self, c: Tensor) -> Tensor:
+        c = _as_batch(c, self.dim)
+        if self.entropy_form == "quadratic":
+            return -0.5 * (c**2).sum(-1)
+        _require_positive(c, "FickianDiffusion.entropy (boltzmann)")
+        return -(c * torch.log(c)).sum(-1)
+
+    def conjugate(self, c: Tensor) -> Tensor:
+        c = _as_batch(c, self.dim)
+        if self.entropy_form == "quadratic":
+            return -c
+        _require_positive(c, "FickianDiffusion.conjugate (boltzmann)")
+        return -(torch.log(c) + 1)
+
+    def dissipation(self, c: Tensor, c_star: Tensor) -> Tensor:
+        c = _as_batch(c, self.dim)
+        c_star = _as_batch(c_star, self.dim)
+        jump = torch.roll(c_star, -1, -1) - c_star
+        if self.entropy_form == "quadratic":
+            mobility = torch.ones_like(c)
+        else:
+            _require_positive(c, "FickianDiffusion.dissipation (boltzmann)")
+            mobility = _log_mean(c, torch.roll(c, -1, -1))
+        return self.D / (2 * self.h**2) * (mobility * jump**2).sum(-1)
+
+    def __repr__(self) -> str:
+        return f"FickianDiffusion(points={self.points}, D={self.D}, entropy={self.entropy_form!r})"
+

@@ -1,0 +1,241 @@
+r"""Training: Adam, then full-batch L-BFGS with strong-Wolfe line search (thesis 3.2.3).
+
+The loss is the velocity MSE divided by the mean square of the targets (a
+scale-free number, which keeps L-BFGS tolerances meaningful); the history
+records the plain MSE too.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from .data import TrajectoryData, TrajectorySet
+
+
+def default_device() -> torch.device:
+    """CUDA if available, then Apple MPS, else CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass
+class FitHistory:
+    """What happened during :func:`fit`.
+
+    ``loss`` holds the training MSE after every Adam step and every L-BFGS
+    function evaluation; ``phase`` says which optimizer produced it and
+    ``time`` the wall-clock seconds since the start.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    phase: list[str] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    device: str = "cpu"
+    dtype: str = "float64"
+    train_points: int = 0
+    restored_best: bool = False
+
+    def record(self, loss: float, phase: str, t0: float) -> None:
+        self.loss.append(float(loss))
+        self.phase.append(phase)
+        self.time.append(time.perf_counter() - t0)
+
+    @property
+    def final_loss(self) -> float:
+        return self.loss[-1] if self.loss else math.nan
+
+    @property
+    def best_loss(self) -> float:
+        finite = [v for v in self.loss if math.isfinite(v)]
+        return min(finite) if finite else math.nan
+
+    @property
+    def wall_time(self) -> float:
+        return self.time[-1] if self.time else 0.0
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        tqdm = None
+    if tqdm is None or not enabled:
+        return None
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+def fit(
+    model: nn.Module,
+    data: TrajectoryData | TrajectorySet,
+    adam_steps: int = 500,
+    lbfgs_steps: int = 500,
+    adam_lr: float = 1e-3,
+    lbfgs_lr: float = 1.0,
+    batch_size: int | None = 4096,
+    time_stride: int = 1,
+    max_points: int | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype = torch.float64,
+    seed: int = 0,
+    history_size: int = 50,
+    progress: bool = True,
+) -> FitHistory:
+    """Fit ``model`` to the central-difference velocities of ``data.train``.
+
+    Parameters
+    ----------
+    adam_steps, adam_lr, batch_size:
+        Adam phase on random minibatches of points (``None``: full batch).
+    lbfgs_steps, lbfgs_lr, history_size:
+        L-BFGS iterations (strong-Wolfe line search), always full batch.
+    time_stride, max_points:
+        Training subsample: every ``time_stride``-th time point of every training
+        trajectory, then at most ``max_points`` of them (seeded choice). The test
+        set is never touched.
+    device, dtype:
+        ``None`` picks :func:`default_device`; float64 is the default because
+        L-BFGS converges much further with it (MPS falls back to float32).
+    seed:
+        Seeds minibatch order and subsampling.
+
+    If L-BFGS produces a non-finite loss or the loss blows up, the best weights
+    seen are restored and a warning is issued. The model is left on ``device``.
+    """
+    train = data.train if isinstance(data, TrajectoryData) else data
+    if not isinstance(train, TrajectorySet):
+        raise TypeError("data must be a TrajectoryData or TrajectorySet")
+    model_dim = getattr(model, "dim", train.dim)
+    if model_dim != train.dim:
+        raise ValueError(f"model has dim {model_dim} but the data have dim {train.dim}")
+    if adam_steps < 0 or lbfgs_steps < 0:
+        raise ValueError("adam_steps and lbfgs_steps must be non-negative")
+    device = torch.device(device) if device is not None else default_device()
+    if device.type == "mps" and dtype == torch.float64:
+        dtype = torch.float32
+    gen = torch.Generator().manual_seed(int(seed))
+
+    x, v = train.points(time_stride)
+    if max_points is not None and x.shape[0] > max_points:
+        keep = torch.randperm(x.shape[0], generator=gen)[: int(max_points)]
+        x, v = x[keep], v[keep]
+    x = x.to(device=device, dtype=dtype)
+    v = v.to(device=device, dtype=dtype)
+    scale = float((v**2).mean())
+    if not scale > 0:
+        raise ValueError("all velocity targets are zero: nothing to learn")
+    model.to(device=device, dtype=dtype)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    history = FitHistory(device=str(device), dtype=str(dtype).replace("torch.", ""), train_points=x.shape[0])
+    if not params:
+        raise ValueError("model has no trainable parameters (both potentials prescribed?)")
+
+    def loss_on(xb: Tensor, vb: Tensor) -> Tensor:
+        return ((model(xb) - vb) ** 2).mean()
+
+    t0 = time.perf_counter()
+    bar = _progress(adam_steps + lbfgs_steps, progress, "fit")
+    best_loss, best_state = math.inf, copy.deepcopy(model.state_dict())
+
+    # ---- Adam on minibatches
+    if adam_steps:
+        opt = torch.optim.Adam(params, lr=adam_lr)
+        n = x.shape[0]
+        bs = n if batch_size is None else min(int(batch_size), n)
+        perm, pos = torch.randperm(n, generator=gen), 0
+        for _ in range(adam_steps):
+            if pos + bs > n:
+                perm, pos = torch.randperm(n, generator=gen), 0
+            idx = perm[pos : pos + bs].to(device)
+            pos += bs
+            opt.zero_grad(set_to_none=True)
+            loss = loss_on(x[idx], v[idx])
+            (loss / scale).backward()
+            opt.step()
+            history.record(loss.item(), "adam", t0)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(phase="adam", mse=f"{history.final_loss:.2e}")
+        best_loss, best_state = _full_loss(model, x, v), copy.deepcopy(model.state_dict())
+
+    # ---- full-batch L-BFGS
+    if lbfgs_steps:
+        opt = torch.optim.LBFGS(
+            params,
+            lr=lbfgs_lr,
+            max_iter=1,
+            history_size=history_size,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=0.0,
+            tolerance_change=0.0,
+        )
+        chunk = 20
+
+        def closure() -> Tensor:
+            opt.zero_grad(set_to_none=True)
+            loss = loss_on(x, v)
+            scaled = loss / scale
+            if torch.isfinite(scaled):
+                scaled.backward()
+            history.record(loss.item(), "lbfgs", t0)
+            return scaled
+
+        done = 0
+        while done < lbfgs_steps:
+            k = min(chunk, lbfgs_steps - done)
+            opt.param_groups[0]["max_iter"] = k
+            opt.param_groups[0]["max_eval"] = int(k * 1.25) + 5
+            before = opt.state[opt._params[0]].get("n_iter", 0)
+            try:
+                opt.step(closure)
+            except (IndexError, RuntimeError):  # strong-Wolfe search can fail on NaN losses
+                history.record(math.nan, "lbfgs", t0)
+            after = opt.state[opt._params[0]].get("n_iter", 0)
+            done += max(after - before, 1)
+            current = history.final_loss
+            if bar is not None:
+                bar.update(min(max(after - before, 1), bar.total - bar.n))
+                bar.set_postfix(phase="lbfgs", mse=f"{current:.2e}")
+            if not math.isfinite(current) or current > 1e3 * max(best_loss, 1e-300):
+                model.load_state_dict(best_state)
+                history.restored_best = True
+                warnings.warn(
+                    f"L-BFGS diverged (loss {current:.3g}); restored the best weights "
+                    f"(loss {best_loss:.3g}) and stopped",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                break
+            if current <= best_loss:
+                best_loss, best_state = current, copy.deepcopy(model.state_dict())
+            if after == before:  # converged: no progress possible
+                break
+    if bar is not None:
+        bar.close()
+    final = _full_loss(model, x, v)
+    if not math.isfinite(final) or final > best_loss:
+        model.load_state_dict(best_state)
+        if not math.isfinite(final):
+            history.restored_best = True
+            warnings.warn("training ended with a non-finite loss; restored the best weights", RuntimeWarning,
+                          stacklevel=2)
+    model.eval()
+    return history
+
+
+def _full_loss(model: nn.Module, x: Tensor, v: Tensor, chunk: int = 65536) -> float:
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, x.shape[0], chunk):
+            total += float(((model(x[i : i + chunk]) - v[i : i + chunk]) ** 2).sum())
+    return total / v.numel()

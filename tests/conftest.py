@@ -1,0 +1,20 @@
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _float64_and_seed():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(1234)
+    yield
+    torch.set_default_dtype(old)
+
+
+def hessian_eigenvalues(f, x):
+    """Eigenvalues of the Hessian of a scalar function f at each row of x."""
+    out = []
+    for row in x:
+        h = torch.autograd.functional.hessian(lambda z: f(z[None]).sum(), row)
+        out.append(torch.linalg.eigvalsh(h))
+    return torch.stack(out)

@@ -1,0 +1,65 @@
+import math
+
+import pytest
+import torch
+
+import ggd_tutorial as g
+from ggd_tutorial.data import central_differences
+
+
+def nonlinear(x):
+    return torch.stack([-x[:, 1] - x[:, 0] ** 3, x[:, 0] - 0.5 * x[:, 1]], dim=1)
+
+
+def observed_order(method):
+    x0 = torch.tensor([[1.0, 0.5]])
+    T = 1.0
+    ref = x0
+    for _ in range(8192):
+        ref = g.rk4_step(nonlinear, ref, T / 8192)
+    errs = []
+    for n in (16, 32, 64):
+        traj = g.rollout(nonlinear, x0, T / n, n + 1, method=method)
+        errs.append(float((traj[:, -1] - ref).norm()))
+    return [math.log2(a / b) for a, b in zip(errs[:-1], errs[1:])]
+
+
+def test_rk4_is_fourth_order():
+    orders = observed_order("rk4")
+    assert all(3.7 < p < 4.3 for p in orders), orders
+
+
+def test_euler_is_first_order():
+    orders = observed_order("euler")
+    assert all(0.8 < p < 1.2 for p in orders), orders
+
+
+def test_central_differences_are_second_order():
+    errs = []
+    for dt in (0.1, 0.05, 0.025):
+        t = torch.arange(0, 40) * dt
+        traj = torch.sin(t)[None, :, None]
+        states, vel = central_differences(traj, dt)
+        errs.append(float((vel[0, :, 0] - torch.cos(t[1:-1])).abs().max()))
+    orders = [math.log2(a / b) for a, b in zip(errs[:-1], errs[1:])]
+    assert all(1.8 < p < 2.2 for p in orders), orders
+
+
+def test_rollout_shape_and_first_slice():
+    x0 = torch.randn(3, 2)
+    traj = g.rollout(nonlinear, x0, 0.1, 7)
+    assert traj.shape == (3, 7, 2)
+    assert torch.equal(traj[:, 0], x0)
+
+
+def test_rollout_works_with_a_model_that_needs_autograd():
+    model = g.GradientDynamicsModel(2, hidden=(4,))
+    traj = g.rollout(model, torch.randn(4, 2), 0.01, 5)
+    assert torch.isfinite(traj).all() and traj.shape == (4, 5, 2)
+
+
+def test_rollout_bad_input():
+    with pytest.raises(ValueError, match="method"):
+        g.rollout(nonlinear, torch.randn(2, 2), 0.1, 3, method="rk2")
+    with pytest.raises(ValueError, match="dt"):
+        g.rollout(nonlinear, torch.randn(2, 2), 0.0, 3)

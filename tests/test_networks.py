@@ -1,0 +1,162 @@
+import math
+
+import pytest
+import torch
+
+import ggd_tutorial as g
+from ggd_tutorial.networks import ConcaveEntropy, ConvexDissipation, positive_weight
+
+from conftest import hessian_eigenvalues
+
+
+def randomize(module, scale=1.0, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(scale * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    return module
+
+
+def test_positive_weight_is_positive_continuous_and_monotone():
+    raw = torch.linspace(-30, 5, 2001)
+    w = positive_weight(raw, eps=5.0)
+    assert torch.all(w > 0)
+    assert torch.all(w[1:] >= w[:-1])
+    left, right = positive_weight(torch.tensor([-1e-12, 0.0]))
+    assert math.isclose(float(left), float(right), rel_tol=1e-9)
+    assert math.isclose(float(positive_weight(torch.tensor(0.0))), math.exp(-5.0))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("quadratic", [True, False])
+def test_entropy_network_is_concave(seed, quadratic):
+    net = randomize(ConcaveEntropy(3, hidden=(8, 8), quadratic=quadratic), seed=seed)
+    x = 3 * torch.randn(12, 3)
+    eig = hessian_eigenvalues(net, x)
+    assert eig.max() <= 1e-9 * max(1.0, float(eig.abs().max()))
+    assert eig.min() < -1e-8  # not trivially flat
+
+
+def test_unconstrained_network_would_not_be_concave():
+    """The check above can fail: an MLP with random weights has positive curvature somewhere."""
+    mlp = randomize(torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Softplus(), torch.nn.Linear(8, 1)), seed=3)
+    eig = hessian_eigenvalues(lambda z: mlp(z).squeeze(-1), 3 * torch.randn(12, 3))
+    assert eig.max() > 1e-6
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("rank", [None, 2])
+def test_dissipation_is_convex_in_conjugate_and_vanishes_at_zero(seed, rank):
+    net = randomize(ConvexDissipation(3, hidden=(8, 8), rank=rank), seed=seed)
+    x = 2 * torch.randn(10, 3)
+    for row in x:
+        eig = hessian_eigenvalues(lambda y: net(row[None].expand(y.shape[0], 3), y), 3 * torch.randn(4, 3))
+        assert eig.min() >= -1e-9 * max(1.0, float(eig.abs().max()))
+    zero = torch.zeros_like(x)
+    assert torch.allclose(net(x, zero), torch.zeros(10), atol=1e-12)
+    assert torch.allclose(net.gradient(x, zero), torch.zeros_like(x), atol=1e-12)
+    y = zero.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(net(x, y).sum(), y)
+    assert torch.allclose(grad, torch.zeros_like(x), atol=1e-12)
+    y = 5 * torch.randn(10, 3)
+    assert torch.all(net(x, y) >= -1e-12)
+
+
+def test_dissipation_gradient_matches_autograd_of_shifted_potential():
+    net = randomize(ConvexDissipation(2, hidden=(6, 6)), seed=4)
+    x, y = torch.randn(7, 2), torch.randn(7, 2).requires_grad_(True)
+    (auto,) = torch.autograd.grad(net(x, y).sum(), y)
+    assert torch.allclose(net.gradient(x, y), auto, atol=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_entropy_production_is_nonnegative(seed):
+    model = randomize(g.GradientDynamicsModel(4, hidden=(8, 8)), seed=seed)
+    x = 3 * torch.randn(500, 4)
+    sigma = model.entropy_production(x)
+    assert sigma.min() >= -1e-10
+    # and it equals x* . xdot
+    assert torch.allclose(sigma, (model.conjugate(x) * model(x)).sum(-1), atol=1e-10)
+
+
+def test_dynamics_invariant_under_scale_and_shift_gauge():
+    model = randomize(g.GradientDynamicsModel(3, hidden=(8, 8)), scale=0.5, seed=5)
+    C, K = 2.7, -4.0
+    gauged = g.GradientDynamicsModel(
+        3,
+        entropy=lambda x: model.entropy(x) / C + K,
+        dissipation=lambda x, y: model.dissipation(x, C * y) / C,
+    )
+    x = torch.randn(50, 3)
+    assert torch.allclose(gauged(x), model(x), atol=1e-9)
+    # a non-gauge change (scaling S alone) does change the dynamics
+    wrong = g.GradientDynamicsModel(3, entropy=lambda x: model.entropy(x) / C, dissipation=model.dissipation)
+    assert not torch.allclose(wrong(x), model(x), atol=1e-3)
+
+
+def test_kinetics_linear_gauge_q_orthogonal_to_stoichiometry():
+    system = g.MassActionKinetics.thesis_example()
+    q = system.conservation_laws()[0] * 3.0
+    shifted = g.GradientDynamicsModel(4, entropy=lambda c: system.entropy(c) + c @ q, dissipation=system.dissipation)
+    c = torch.rand(40, 4) + 0.05
+    assert torch.allclose(shifted(c), system.velocity(c), atol=1e-10)
+    other = torch.tensor([1.0, 0.0, 0.0, 0.0])  # not orthogonal to nu
+    broken = g.GradientDynamicsModel(4, entropy=lambda c: system.entropy(c) + c @ other, dissipation=system.dissipation)
+    assert not torch.allclose(broken(c), system.velocity(c), atol=1e-3)
+
+
+def test_rank_projection_conserves_orthogonal_quantities():
+    model = randomize(g.GradientDynamicsModel(4, hidden=(8,), dissipation_rank=2), seed=6)
+    P = model.dissipation_net.project.weight.detach()  # (2, 4): xdot in row space of P
+    basis = torch.linalg.svd(P, full_matrices=True).Vh[2:]  # orthogonal complement
+    xdot = model(torch.randn(30, 4))
+    assert (xdot @ basis.T).abs().max() < 1e-10
+
+
+def test_fixed_projection_uses_given_matrix():
+    system = g.MassActionKinetics.thesis_example()
+    model = g.GradientDynamicsModel(4, hidden=(8,), dissipation_projection=system.nu)
+    xdot = model(torch.rand(20, 4))
+    assert (xdot @ system.conservation_laws().T).abs().max() < 1e-10
+    assert not any(p is model.dissipation_net.project.matrix for p in model.parameters())
+
+
+def test_prescribed_potentials_reproduce_system():
+    system = g.OverdampedParticle(2, gamma=0.7)
+    model = g.GradientDynamicsModel(2, entropy=system.entropy, dissipation=system.dissipation)
+    x = torch.randn(10, 2)
+    assert torch.allclose(model(x), system.velocity(x))
+    assert g.count_parameters(model) == 0
+
+
+def test_model_works_without_grad_and_returns_detached():
+    model = g.GradientDynamicsModel(2, hidden=(4,))
+    x = torch.randn(5, 2)
+    with torch.no_grad():
+        out = model(x)
+    assert not out.requires_grad
+    assert torch.allclose(out, model(x).detach())
+
+
+def test_checkpoint_roundtrip(tmp_path):
+    model = randomize(g.GradientDynamicsModel(3, hidden=(8, 8), dissipation_rank=2), seed=7)
+    path = tmp_path / "model.pt"
+    torch.save(model.state_dict(), path)
+    fresh = g.GradientDynamicsModel(3, hidden=(8, 8), dissipation_rank=2)
+    fresh.load_state_dict(torch.load(path, weights_only=True))
+    x = torch.randn(9, 3)
+    assert torch.equal(fresh(x), model(x))
+
+
+def test_bad_inputs_raise_clear_errors():
+    model = g.GradientDynamicsModel(3, hidden=(4,))
+    with pytest.raises(ValueError, match=r"shape \(batch, 3\)"):
+        model(torch.randn(5, 2))
+    with pytest.raises(ValueError, match="shape"):
+        model(torch.randn(3))
+    with pytest.raises(ValueError, match="hidden"):
+        g.GradientDynamicsModel(3, hidden=())
+    with pytest.raises(TypeError, match="callable"):
+        g.GradientDynamicsModel(3, entropy=3.0)
+    with pytest.raises(ValueError, match="rank"):
+        g.GradientDynamicsModel(3, dissipation_rank=5)

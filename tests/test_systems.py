@@ -1,0 +1,109 @@
+import pytest
+import torch
+
+import ggd_tutorial as g
+
+
+def mass_action_reference(nu, kf, kb, c):
+    """Textbook law of mass action written out with explicit loops."""
+    nu = torch.as_tensor(nu, dtype=torch.float64)
+    out = torch.zeros_like(c)
+    for n in range(nu.shape[1]):
+        fwd = torch.ones(c.shape[0])
+        bwd = torch.ones(c.shape[0])
+        for m in range(nu.shape[0]):
+            if nu[m, n] < 0:
+                fwd = fwd * c[:, m] ** (-nu[m, n])
+            elif nu[m, n] > 0:
+                bwd = bwd * c[:, m] ** nu[m, n]
+        rate = kf[n] * fwd - kb[n] * bwd
+        out += rate[:, None] * nu[:, n]
+    return out
+
+
+NETWORKS = {
+    "A<->B": [[-1], [1]],
+    "2A<->B": [[-2], [1]],
+    "A+B<->C": [[-1], [-1], [1]],
+    "thesis": [[-1, 1], [-2, 0], [1, -1], [0, -1]],
+    "chain": [[-1, 0, 1], [1, -1, 0], [0, 1, -1], [0, 0, 0]],
+}
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("params", [(4.0, -1.0), (2.5, 0.3)])
+def test_ggd_form_reproduces_mass_action(name, params):
+    nu = NETWORKS[name]
+    W0, Q = params
+    system = g.MassActionKinetics(nu, W0=W0, Q=torch.linspace(-1, Q, len(nu)))
+    c = torch.rand(64, len(nu)) * 2 + 0.01
+    kf, kb = system.rate_constants
+    expected = mass_action_reference(nu, kf, kb, c)
+    assert torch.allclose(system.velocity(c), expected, rtol=1e-10, atol=1e-12)
+    assert torch.allclose(system.ggd_velocity(c), expected, rtol=1e-8, atol=1e-10)
+
+
+def test_thesis_units_give_unit_rate_constants():
+    kf, kb = g.MassActionKinetics.thesis_example().rate_constants
+    assert torch.allclose(kf, torch.ones(2)) and torch.allclose(kb, torch.ones(2))
+
+
+def test_conservation_laws_are_conserved():
+    system = g.MassActionKinetics.thesis_example()
+    q = system.conservation_laws()
+    assert q.shape == (2, 4)
+    assert torch.allclose(q @ system.nu, torch.zeros(2, 2), atol=1e-12)
+    traj = g.simulate(system, torch.rand(5, 4) + 0.1, 0.01, 200)
+    drift = (traj @ q.T) - (traj[:, :1] @ q.T)
+    assert drift.abs().max() < 1e-10
+
+
+def test_kinetics_entropy_increases_along_trajectories():
+    system = g.MassActionKinetics.thesis_example()
+    traj = g.simulate(system, torch.rand(8, 4) + 0.01, 0.01, 300)
+    s = system.entropy(traj.reshape(-1, 4)).reshape(8, 300)
+    assert (s[:, 1:] - s[:, :-1]).min() > -1e-12
+
+
+def test_kinetics_bad_input():
+    with pytest.raises(ValueError, match="2-D"):
+        g.MassActionKinetics([1.0, -1.0])
+    with pytest.raises(ValueError, match="non-zero"):
+        g.MassActionKinetics([[1.0, 0.0], [-1.0, 0.0]])
+    system = g.MassActionKinetics.thesis_example()
+    with pytest.raises(ValueError, match="strictly positive"):
+        system.entropy(torch.tensor([[0.5, 0.0, 0.2, 0.1]]))
+    with pytest.raises(ValueError, match="strictly positive"):
+        system.conjugate(torch.tensor([[0.5, -0.1, 0.2, 0.1]]))
+    with pytest.raises(ValueError, match=r"shape \(batch, 4\)"):
+        system.velocity(torch.rand(3, 3))
+
+
+@pytest.mark.parametrize("form", ["quadratic", "boltzmann"])
+def test_diffusion_potentials_reproduce_discrete_laplacian(form):
+    system = g.FickianDiffusion(points=32, D=3e-3, entropy=form)
+    c = g.fourier_modes(6, 32, seed=3) + 0.5  # positive
+    h = 1 / 32
+    lap = (torch.roll(c, -1, -1) - 2 * c + torch.roll(c, 1, -1)) / h**2
+    assert torch.allclose(system.velocity(c), 3e-3 * lap, atol=1e-12)
+    assert torch.allclose(system.ggd_velocity(c), 3e-3 * lap, rtol=1e-7, atol=1e-9)
+
+
+def test_diffusion_conserves_mass_and_boltzmann_needs_positive():
+    system = g.FickianDiffusion()
+    traj = g.simulate(system, g.fourier_modes(3, 64, seed=0), 0.03, 20)
+    mass = traj.sum(-1)
+    assert torch.allclose(mass, mass[:, :1].expand_as(mass), atol=1e-12)
+    with pytest.raises(ValueError, match="strictly positive"):
+        g.FickianDiffusion(entropy="boltzmann").entropy(-torch.ones(1, 64))
+    with pytest.raises(ValueError, match="entropy"):
+        g.FickianDiffusion(entropy="gibbs")
+
+
+def test_overdamped_particle():
+    system = g.OverdampedParticle(3, gamma=2.0)
+    x = torch.randn(5, 3)
+    assert torch.allclose(system.velocity(x), -2 * x)
+    assert torch.allclose(system.ggd_velocity(x), -2 * x)
+    with pytest.raises(ValueError, match="gamma"):
+        g.OverdampedParticle(1, gamma=0.0)
