@@ -11,7 +11,14 @@ from .data import (
 )
 from .gauge import GaugeFit, fix_gauge
 from .integrators import euler_step, rk4_step, rollout
-from .metrics import entropy_production, finite_difference_floor, rollout_mse, velocity_mse
+from .metrics import (
+    entropy_production,
+    finite_difference_floor,
+    predict_trajectories,
+    rollout_mse,
+    true_entropy_rate,
+    velocity_mse,
+)
 from .networks import (
     ConcaveEntropy,
     ConvexDissipation,

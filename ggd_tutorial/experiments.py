@@ -55,7 +55,7 @@ class Setting:
 
 SETTINGS: dict[str, Setting] = {
     "overdamped-1d": Setting(
-        model=dict(hidden=(16, 16)),
+        model=dict(hidden=(16, 16), quadratic=False),
         fit=dict(adam_steps=200, lbfgs_steps=400, adam_lr=1e-2, max_points=2000),
     ),
     "overdamped-2d": Setting(
@@ -63,16 +63,16 @@ SETTINGS: dict[str, Setting] = {
         fit=dict(adam_steps=200, lbfgs_steps=800, adam_lr=1e-2, max_points=2000),
     ),
     "kinetics-prescribed-S": Setting(
-        model=dict(hidden=(32, 32), dissipation_rank=2),
-        fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=2000),
+        model=dict(hidden=(32, 32), dissipation_rank=2, quadratic=False),
+        fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
     ),
     "kinetics-prescribed-Xi": Setting(
-        model=dict(hidden=(32, 32)),
-        fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=2000),
+        model=dict(hidden=(32, 32), quadratic=False),
+        fit=dict(adam_steps=300, lbfgs_steps=3000, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
     ),
     "kinetics-free": Setting(
-        model=dict(hidden=(32, 32), dissipation_rank=2),
-        fit=dict(adam_steps=300, lbfgs_steps=1500, adam_lr=1e-2, max_points=2000),
+        model=dict(hidden=(32, 32), dissipation_rank=2, quadratic=False),
+        fit=dict(adam_steps=300, lbfgs_steps=1500, adam_lr=1e-2, max_points=4000, early_fraction=0.3),
     ),
     "diffusion": Setting(
         model=dict(hidden=(32, 32)),

@@ -58,6 +58,38 @@ class PositiveLinear(nn.Module):
         return F.linear(z, self.weight)
 
 
+class QuadraticForm(nn.Module):
+    r"""The convex quadratic :math:`q(z)=\tfrac12\|Bz\|^2` with a learned :math:`B`.
+
+    ``stencil=None``: :math:`B` is a full matrix (initialized to the identity).
+    ``stencil=s``: :math:`B` is a periodic convolution with a kernel of ``2s+1`` taps
+    (initialized to the identity), i.e. a *local, translation-invariant* operator --
+    the right prior for a homogeneous field on a periodic grid, and one that fixes
+    the action on grid modes that the training data never excite.
+    """
+
+    def __init__(self, dim: int, stencil: int | None = None) -> None:
+        super().__init__()
+        self.stencil = stencil
+        if stencil is None:
+            self.weight = nn.Parameter(torch.eye(dim))
+        else:
+            if not 0 <= int(stencil) < dim:
+                raise ValueError(f"stencil must be in 0..{dim - 1}, got {stencil}")
+            kernel = torch.zeros(2 * int(stencil) + 1)
+            kernel[int(stencil)] = 1.0
+            self.weight = nn.Parameter(kernel)
+
+    def forward(self, z: Tensor) -> Tensor:
+        if self.stencil is None:
+            bz = F.linear(z, self.weight)
+        else:
+            s = int(self.stencil)
+            padded = F.pad(z[:, None], (s, s), mode="circular")
+            bz = F.conv1d(padded, self.weight[None, None]).squeeze(1)
+        return 0.5 * (bz**2).sum(-1)
+
+
 def _check_sizes(dim: int, hidden: Sequence[int]) -> list[int]:
     if int(dim) < 1:
         raise ValueError(f"dim must be a positive integer, got {dim}")
@@ -85,13 +117,18 @@ class ConcaveEntropy(nn.Module):
     """
 
     def __init__(
-        self, dim: int, hidden: Sequence[int] = (32, 32, 32), eps: float = 5.0, quadratic: bool = True
+        self,
+        dim: int,
+        hidden: Sequence[int] = (32, 32, 32),
+        eps: float = 5.0,
+        quadratic: bool = True,
+        stencil: int | None = None,
     ) -> None:
         super().__init__()
         hidden = _check_sizes(dim, hidden)
         self.dim = int(dim)
         sizes = hidden + [1]
-        self.quadratic = nn.Parameter(torch.eye(dim)) if quadratic else None
+        self.quadratic = QuadraticForm(dim, stencil) if quadratic else None
         self.input_maps = nn.ModuleList(nn.Linear(dim, s) for s in sizes)
         self.hidden_maps = nn.ModuleList(PositiveLinear(a, b, eps) for a, b in zip(sizes[:-1], sizes[1:]))
         for lin in self.input_maps:
@@ -107,7 +144,7 @@ class ConcaveEntropy(nn.Module):
                 z = F.softplus(z)
         f = z.squeeze(-1)
         if self.quadratic is not None:
-            f = f + 0.5 * (F.linear(x, self.quadratic) ** 2).sum(-1)
+            f = f + self.quadratic(x)
         return -f
 
 
@@ -157,6 +194,7 @@ class ConvexDissipation(nn.Module):
         rank: int | None = None,
         projection: Tensor | None = None,
         quadratic: bool = True,
+        stencil: int | None = None,
     ) -> None:
         super().__init__()
         hidden = _check_sizes(dim, hidden)
@@ -175,7 +213,9 @@ class ConvexDissipation(nn.Module):
             ydim = int(rank)
             self.project = nn.Linear(dim, ydim, bias=False)
         dim = ydim
-        self.quadratic = nn.Parameter(torch.eye(ydim)) if quadratic else None
+        if stencil is not None and ydim != self.dim:
+            raise ValueError("a stencil quadratic term needs the full conjugate (no rank/projection)")
+        self.quadratic = QuadraticForm(ydim, stencil) if quadratic else None
         sizes = hidden + [1]
         u_sizes = [self.dim] + hidden  # width of u_i feeding layer i
         self.u_maps = nn.ModuleList(nn.Linear(a, b) for a, b in zip(u_sizes[:-1], u_sizes[1:]))
@@ -213,7 +253,7 @@ class ConvexDissipation(nn.Module):
             z = F.softplus(pre) if i < n_layers - 1 else pre
         psi = z.squeeze(-1)
         if self.quadratic is not None:
-            psi = psi + 0.5 * (F.linear(y, self.quadratic) ** 2).sum(-1)
+            psi = psi + self.quadratic(y)
         return psi
 
     def potential_gradient(self, x: Tensor, y: Tensor, create_graph: bool = True) -> Tensor:
@@ -263,6 +303,9 @@ class GradientDynamicsModel(nn.Module):
     quadratic:
         Add the learned quadratic skip terms to both networks (default ``True``;
         ``False`` gives the plain thesis architecture).
+    stencil:
+        Make the quadratic terms local periodic convolutions with ``2*stencil+1``
+        taps (for fields on a periodic grid), see :class:`QuadraticForm`.
 
     Calling the model on a batch ``x`` of shape ``(batch, dim)`` returns
     :math:`\dot x`. Because the dynamics are gradients, the call uses autograd
@@ -281,6 +324,7 @@ class GradientDynamicsModel(nn.Module):
         dissipation_rank: int | None = None,
         dissipation_projection: Tensor | None = None,
         quadratic: bool = True,
+        stencil: int | None = None,
     ) -> None:
         super().__init__()
         if entropy is not None and not callable(entropy):
@@ -289,7 +333,9 @@ class GradientDynamicsModel(nn.Module):
             raise TypeError("dissipation must be None (learned) or a callable Xi(x, x_star)")
         self.dim = int(dim)
         self.entropy_net = (
-            ConcaveEntropy(dim, entropy_hidden or hidden, eps, quadratic=quadratic) if entropy is None else None
+            ConcaveEntropy(dim, entropy_hidden or hidden, eps, quadratic=quadratic, stencil=stencil)
+            if entropy is None
+            else None
         )
         self.dissipation_net = (
             ConvexDissipation(
@@ -299,6 +345,7 @@ class GradientDynamicsModel(nn.Module):
                 rank=dissipation_rank,
                 projection=dissipation_projection,
                 quadratic=quadratic,
+                stencil=stencil,
             )
             if dissipation is None
             else None

@@ -84,6 +84,7 @@ def fit(
     batch_size: int | None = 4096,
     time_stride: int = 1,
     max_points: int | None = None,
+    early_fraction: float = 0.0,
     device: str | torch.device | None = None,
     dtype: torch.dtype = torch.float64,
     seed: int = 0,
@@ -102,6 +103,10 @@ def fit(
         Training subsample: every ``time_stride``-th time point of every training
         trajectory, then at most ``max_points`` of them (seeded choice). The test
         set is never touched.
+    early_fraction:
+        Share of the ``max_points`` drawn with log-uniform weight in time, which
+        favours the fast early transients that a uniform draw rarely hits; the
+        rest is uniform over all (state, time) points.
     device, dtype:
         ``None`` picks :func:`default_device`; float64 is the default because
         L-BFGS converges much further with it (MPS falls back to float32).
@@ -124,10 +129,7 @@ def fit(
         dtype = torch.float32
     gen = torch.Generator().manual_seed(int(seed))
 
-    x, v = train.points(time_stride)
-    if max_points is not None and x.shape[0] > max_points:
-        keep = torch.randperm(x.shape[0], generator=gen)[: int(max_points)]
-        x, v = x[keep], v[keep]
+    x, v = subsample(train, max_points, time_stride, early_fraction, gen)
     x = x.to(device=device, dtype=dtype)
     v = v.to(device=device, dtype=dtype)
     scale = float((v**2).mean())
@@ -168,18 +170,23 @@ def fit(
                 bar.set_postfix(phase="adam", mse=f"{history.final_loss:.2e}")
         best_loss, best_state = _full_loss(model, x, v), copy.deepcopy(model.state_dict())
 
-    # ---- full-batch L-BFGS
+    # ---- full-batch L-BFGS, restarted when it stalls
     if lbfgs_steps:
-        opt = torch.optim.LBFGS(
-            params,
-            lr=lbfgs_lr,
-            max_iter=1,
-            history_size=history_size,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=0.0,
-            tolerance_change=0.0,
-        )
         chunk = 20
+
+        def new_lbfgs() -> torch.optim.LBFGS:
+            return torch.optim.LBFGS(
+                params,
+                lr=lbfgs_lr,
+                max_iter=chunk,
+                max_eval=int(chunk * 1.25) + 5,
+                history_size=history_size,
+                line_search_fn="strong_wolfe",
+                tolerance_grad=0.0,
+                tolerance_change=0.0,
+            )
+
+        opt = new_lbfgs()
 
         def closure() -> Tensor:
             opt.zero_grad(set_to_none=True)
@@ -190,22 +197,21 @@ def fit(
             history.record(loss.item(), "lbfgs", t0)
             return scaled
 
-        done = 0
+        done, stalls = 0, 0
         while done < lbfgs_steps:
             k = min(chunk, lbfgs_steps - done)
             opt.param_groups[0]["max_iter"] = k
             opt.param_groups[0]["max_eval"] = int(k * 1.25) + 5
-            before = opt.state[opt._params[0]].get("n_iter", 0)
+            start_loss = best_loss
             try:
                 opt.step(closure)
             except (IndexError, RuntimeError):  # strong-Wolfe search can fail on NaN losses
                 history.record(math.nan, "lbfgs", t0)
-            after = opt.state[opt._params[0]].get("n_iter", 0)
-            done += max(after - before, 1)
+            done += k
             current = history.final_loss
             if bar is not None:
-                bar.update(min(max(after - before, 1), bar.total - bar.n))
-                bar.set_postfix(phase="lbfgs", mse=f"{current:.2e}")
+                bar.update(min(k, bar.total - bar.n))
+                bar.set_postfix(phase="lbfgs", mse=f"{min(current, best_loss):.2e}")
             if not math.isfinite(current) or current > 1e3 * max(best_loss, 1e-300):
                 model.load_state_dict(best_state)
                 history.restored_best = True
@@ -218,8 +224,16 @@ def fit(
                 break
             if current <= best_loss:
                 best_loss, best_state = current, copy.deepcopy(model.state_dict())
-            if after == before:  # converged: no progress possible
-                break
+            # A stalled line search (e.g. at a kink of the positive reparameterization)
+            # leaves the loss unchanged: drop the curvature memory and start afresh.
+            if best_loss >= start_loss * (1 - 1e-9):
+                stalls += 1
+                if stalls >= 5:
+                    break
+                model.load_state_dict(best_state)
+                opt = new_lbfgs()
+            else:
+                stalls = 0
     if bar is not None:
         bar.close()
     final = _full_loss(model, x, v)
@@ -231,6 +245,37 @@ def fit(
                           stacklevel=2)
     model.eval()
     return history
+
+
+def subsample(
+    train: TrajectorySet,
+    max_points: int | None,
+    time_stride: int = 1,
+    early_fraction: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Training pairs (states, velocities): a seeded subsample of ``train``, see :func:`fit`."""
+    if not 0.0 <= early_fraction <= 1.0:
+        raise ValueError(f"early_fraction must be in [0, 1], got {early_fraction}")
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    states = train.states[:, :: int(time_stride)]
+    velocities = train.velocities[:, :: int(time_stride)]
+    n_traj, n_time, dim = states.shape
+    total = n_traj * n_time
+    if max_points is None or total <= max_points:
+        return states.reshape(-1, dim), velocities.reshape(-1, dim)
+    n_early = int(round(early_fraction * max_points))
+    weights = torch.ones(n_traj, n_time, dtype=torch.float64)
+    chosen = torch.zeros(total, dtype=torch.bool)
+    if n_early:
+        early = 1.0 / (torch.arange(n_time, dtype=torch.float64) + 1.0)
+        picks = torch.multinomial((weights * early).reshape(-1), n_early, replacement=False, generator=gen)
+        chosen[picks] = True
+    rest = torch.nonzero(~chosen).squeeze(1)
+    extra = rest[torch.randperm(len(rest), generator=gen)[: int(max_points) - n_early]]
+    chosen[extra] = True
+    index = torch.nonzero(chosen).squeeze(1)
+    return states.reshape(-1, dim)[index], velocities.reshape(-1, dim)[index]
 
 
 def _full_loss(model: nn.Module, x: Tensor, v: Tensor, chunk: int = 65536) -> float:

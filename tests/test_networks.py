@@ -160,3 +160,27 @@ def test_bad_inputs_raise_clear_errors():
         g.GradientDynamicsModel(3, entropy=3.0)
     with pytest.raises(ValueError, match="rank"):
         g.GradientDynamicsModel(3, dissipation_rank=5)
+
+
+@pytest.mark.parametrize("stencil", [None, 1])
+def test_quadratic_skip_terms_keep_shapes(stencil):
+    model = randomize(g.GradientDynamicsModel(6, hidden=(4,), stencil=stencil), scale=0.5, seed=8)
+    x = torch.randn(5, 6)
+    eig_s = hessian_eigenvalues(model.entropy, x)
+    assert eig_s.max() <= 1e-9
+    for row in x[:2]:
+        eig_xi = hessian_eigenvalues(lambda y: model.dissipation(row[None].expand(len(y), 6), y), torch.randn(3, 6))
+        assert eig_xi.min() >= -1e-9
+
+
+def test_stencil_quadratic_is_translation_equivariant_and_exact_for_diffusion():
+    from ggd_tutorial.networks import QuadraticForm
+
+    system = g.FickianDiffusion(points=16)
+    q = QuadraticForm(16, stencil=1)
+    scale = (system.D) ** 0.5 / system.h
+    with torch.no_grad():
+        q.weight.copy_(torch.tensor([0.0, -scale, scale]))  # forward difference
+    y = torch.randn(4, 16)
+    assert torch.allclose(q(y), system.dissipation(torch.ones(4, 16), y))
+    assert torch.allclose(q(torch.roll(y, 3, -1)), q(y))
