@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", default=ORDER, help=f"experiments (default: all of {ORDER})")
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: automatic)")
     parser.add_argument("--progress", action="store_true", help="show tqdm progress bars")
+    parser.add_argument("--write", action="store_true", help="also write the table to benchmarks/results.md")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in experiments.SETTINGS]
     if unknown:
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     header = f"| {'experiment':<24} | {'device':<6} | {'wall s':>7} | {'test MSE':>9} | {'thesis':>9} | {'ratio':>7} |"
     rows = [header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
     print(header, flush=True)
+    diffusion_extra: dict[str, float] = {}
     for name in args.names:
         r = experiments.run(name, progress=args.progress, device=args.device)
         row = (
@@ -48,8 +50,20 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(row, flush=True)
         for k, v in r.extra_tests.items():
+            diffusion_extra[k] = v
             print(f"|   diffusion test: {k:<20} MSE {v:.2e}", flush=True)
     print("\n".join(rows))
+    if args.write:
+        import platform
+        from pathlib import Path
+
+        note = (
+            f"Measured with `python benchmarks/thesis.py --write` on {platform.machine()}, "
+            f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}. "
+            "Wall time includes data generation, training and evaluation.\n\n"
+        )
+        extra = "".join(f"\n- diffusion test family *{k}*: velocity MSE {v:.2e}" for k, v in diffusion_extra.items())
+        Path(__file__).with_name("results.md").write_text(note + "\n".join(rows) + "\n" + extra + "\n")
     return 0
 
 

@@ -75,8 +75,8 @@ SETTINGS: dict[str, Setting] = {
         fit=dict(adam_steps=300, lbfgs_steps=1500, adam_lr=1e-2, max_points=4000, early_fraction=0.3),
     ),
     "diffusion": Setting(
-        model=dict(hidden=(32, 32)),
-        fit=dict(adam_steps=300, lbfgs_steps=800, adam_lr=1e-2, max_points=4000),
+        model=dict(hidden=(4,), stencil=2),
+        fit=dict(adam_steps=0, lbfgs_steps=1000, max_points=4000),
     ),
 }
 
