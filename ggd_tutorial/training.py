@@ -114,7 +114,8 @@ def fit(
         Seeds minibatch order and subsampling.
 
     If L-BFGS produces a non-finite loss or the loss blows up, the best weights
-    seen are restored and a warning is issued. The model is left on ``device``.
+    seen are restored and a warning is issued; an interrupt (Ctrl-C) also ends
+    training with the best weights so far. The model is left on ``device``.
     """
     train = data.train if isinstance(data, TrajectoryData) else data
     if not isinstance(train, TrajectorySet):
@@ -149,91 +150,98 @@ def fit(
     bar = _progress(adam_steps + lbfgs_steps, progress, "fit")
     best_loss, best_state = math.inf, copy.deepcopy(model.state_dict())
 
-    # ---- Adam on minibatches
-    if adam_steps:
-        opt = torch.optim.Adam(params, lr=adam_lr)
-        n = x.shape[0]
-        bs = n if batch_size is None else min(int(batch_size), n)
-        perm, pos = torch.randperm(n, generator=gen), 0
-        for _ in range(adam_steps):
-            if pos + bs > n:
-                perm, pos = torch.randperm(n, generator=gen), 0
-            idx = perm[pos : pos + bs].to(device)
-            pos += bs
-            opt.zero_grad(set_to_none=True)
-            loss = loss_on(x[idx], v[idx])
-            (loss / scale).backward()
-            opt.step()
-            history.record(loss.item(), "adam", t0)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(phase="adam", mse=f"{history.final_loss:.2e}")
-        best_loss, best_state = _full_loss(model, x, v), copy.deepcopy(model.state_dict())
+    try:
+        # ---- Adam on minibatches
+        if adam_steps:
+            opt = torch.optim.Adam(params, lr=adam_lr)
+            n = x.shape[0]
+            bs = n if batch_size is None else min(int(batch_size), n)
+            perm, pos = torch.randperm(n, generator=gen), 0
+            for _ in range(adam_steps):
+                if pos + bs > n:
+                    perm, pos = torch.randperm(n, generator=gen), 0
+                idx = perm[pos : pos + bs].to(device)
+                pos += bs
+                opt.zero_grad(set_to_none=True)
+                loss = loss_on(x[idx], v[idx])
+                (loss / scale).backward()
+                opt.step()
+                history.record(loss.item(), "adam", t0)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(phase="adam", mse=f"{history.final_loss:.2e}")
+            best_loss, best_state = _full_loss(model, x, v), copy.deepcopy(model.state_dict())
 
-    # ---- full-batch L-BFGS, restarted when it stalls
-    if lbfgs_steps:
-        chunk = 20
+        # ---- full-batch L-BFGS, restarted when it stalls
+        if lbfgs_steps:
+            chunk = 20
 
-        def new_lbfgs() -> torch.optim.LBFGS:
-            return torch.optim.LBFGS(
-                params,
-                lr=lbfgs_lr,
-                max_iter=chunk,
-                max_eval=int(chunk * 1.25) + 5,
-                history_size=history_size,
-                line_search_fn="strong_wolfe",
-                tolerance_grad=0.0,
-                tolerance_change=0.0,
-            )
-
-        opt = new_lbfgs()
-
-        def closure() -> Tensor:
-            opt.zero_grad(set_to_none=True)
-            loss = loss_on(x, v)
-            scaled = loss / scale
-            if torch.isfinite(scaled):
-                scaled.backward()
-            history.record(loss.item(), "lbfgs", t0)
-            return scaled
-
-        done, stalls = 0, 0
-        while done < lbfgs_steps:
-            k = min(chunk, lbfgs_steps - done)
-            opt.param_groups[0]["max_iter"] = k
-            opt.param_groups[0]["max_eval"] = int(k * 1.25) + 5
-            start_loss = best_loss
-            try:
-                opt.step(closure)
-            except (IndexError, RuntimeError):  # strong-Wolfe search can fail on NaN losses
-                history.record(math.nan, "lbfgs", t0)
-            done += k
-            current = history.final_loss
-            if bar is not None:
-                bar.update(min(k, bar.total - bar.n))
-                bar.set_postfix(phase="lbfgs", mse=f"{min(current, best_loss):.2e}")
-            if not math.isfinite(current) or current > 1e3 * max(best_loss, 1e-300):
-                model.load_state_dict(best_state)
-                history.restored_best = True
-                warnings.warn(
-                    f"L-BFGS diverged (loss {current:.3g}); restored the best weights "
-                    f"(loss {best_loss:.3g}) and stopped",
-                    RuntimeWarning,
-                    stacklevel=2,
+            def new_lbfgs() -> torch.optim.LBFGS:
+                return torch.optim.LBFGS(
+                    params,
+                    lr=lbfgs_lr,
+                    max_iter=chunk,
+                    max_eval=int(chunk * 1.25) + 5,
+                    history_size=history_size,
+                    line_search_fn="strong_wolfe",
+                    tolerance_grad=0.0,
+                    tolerance_change=0.0,
                 )
-                break
-            if current <= best_loss:
-                best_loss, best_state = current, copy.deepcopy(model.state_dict())
-            # A stalled line search (e.g. at a kink of the positive reparameterization)
-            # leaves the loss unchanged: drop the curvature memory and start afresh.
-            if best_loss >= start_loss * (1 - 1e-9):
-                stalls += 1
-                if stalls >= 5:
+
+            opt = new_lbfgs()
+
+            def closure() -> Tensor:
+                opt.zero_grad(set_to_none=True)
+                loss = loss_on(x, v)
+                scaled = loss / scale
+                if torch.isfinite(scaled):
+                    scaled.backward()
+                history.record(loss.item(), "lbfgs", t0)
+                return scaled
+
+            done, stalls = 0, 0
+            while done < lbfgs_steps:
+                k = min(chunk, lbfgs_steps - done)
+                opt.param_groups[0]["max_iter"] = k
+                opt.param_groups[0]["max_eval"] = int(k * 1.25) + 5
+                start_loss = best_loss
+                try:
+                    opt.step(closure)
+                except (IndexError, RuntimeError):  # strong-Wolfe search can fail on NaN losses
+                    history.record(math.nan, "lbfgs", t0)
+                done += k
+                current = history.final_loss
+                if bar is not None:
+                    bar.update(min(k, bar.total - bar.n))
+                    bar.set_postfix(phase="lbfgs", mse=f"{min(current, best_loss):.2e}")
+                if not math.isfinite(current) or current > 1e3 * max(best_loss, 1e-300):
+                    model.load_state_dict(best_state)
+                    history.restored_best = True
+                    warnings.warn(
+                        f"L-BFGS diverged (loss {current:.3g}); restored the best weights "
+                        f"(loss {best_loss:.3g}) and stopped",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
                     break
-                model.load_state_dict(best_state)
-                opt = new_lbfgs()
-            else:
-                stalls = 0
+                if current <= best_loss:
+                    best_loss, best_state = current, copy.deepcopy(model.state_dict())
+                # A stalled line search (e.g. at a kink of the positive reparameterization)
+                # leaves the loss unchanged: drop the curvature memory and start afresh.
+                if best_loss >= start_loss * (1 - 1e-9):
+                    stalls += 1
+                    if stalls >= 5:
+                        break
+                    model.load_state_dict(best_state)
+                    opt = new_lbfgs()
+                else:
+                    stalls = 0
+    except KeyboardInterrupt:
+        current = _full_loss(model, x, v)
+        if not (math.isfinite(current) and current <= best_loss):
+            model.load_state_dict(best_state)
+            history.restored_best = True
+        warnings.warn("training interrupted; kept the best weights seen so far", RuntimeWarning, stacklevel=2)
     if bar is not None:
         bar.close()
     final = _full_loss(model, x, v)

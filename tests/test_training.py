@@ -87,3 +87,22 @@ def test_fit_rejects_bad_arguments():
     with pytest.raises(ValueError, match="no trainable"):
         s = g.OverdampedParticle(1)
         g.fit(g.GradientDynamicsModel(1, entropy=s.entropy, dissipation=s.dissipation), data, progress=False)
+
+
+class Interrupting(Exploding):
+    """Raises KeyboardInterrupt (as Ctrl-C would) after a number of calls."""
+
+    def forward(self, x):
+        self.calls += 1
+        if self.training and self.calls > self.limit:
+            raise KeyboardInterrupt
+        return -self.a * x
+
+
+def test_interrupt_keeps_best_weights_and_returns_history():
+    _, data = small_overdamped()
+    model = Interrupting(calls=30)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        history = g.fit(model, data, adam_steps=10, lbfgs_steps=40, adam_lr=1e-2, progress=False)
+    assert len(history.loss) > 10
+    assert torch.isfinite(model.a).all()
