@@ -85,8 +85,9 @@ class QuadraticForm(nn.Module):
             bz = F.linear(z, self.weight)
         else:
             s = int(self.stencil)
-            padded = F.pad(z[:, None], (s, s), mode="circular")
-            bz = F.conv1d(padded, self.weight[None, None]).squeeze(1)
+            flat = z.reshape(-1, 1, z.shape[-1])
+            padded = F.pad(flat, (s, s), mode="circular")
+            bz = F.conv1d(padded, self.weight[None, None]).reshape(z.shape)
         return 0.5 * (bz**2).sum(-1)
 
 
@@ -234,30 +235,48 @@ class ConvexDissipation(nn.Module):
         if isinstance(self.project, nn.Linear):
             nn.init.orthogonal_(self.project.weight)
 
-    def potential(self, x: Tensor, y: Tensor) -> Tensor:
-        r"""The unshifted network output :math:`\Psi(x, y)`, convex in ``y``."""
-        _check_input(x, self.dim)
-        _check_input(y, self.dim, "x_star")
-        if self.project is not None:
-            y = self.project(y)
+    def _x_features(self, x: Tensor) -> list[tuple[Tensor, Tensor, Tensor | None]]:
+        """Per layer: (y-gate, x-term, z-gate), which depend on x only."""
         us = [x]
         for lin in self.u_maps:
             us.append(F.softplus(lin(us[-1])))
+        return [
+            (
+                self.gate_y[i](us[i]),
+                self.u_out[i](us[i]),
+                F.softplus(self.gate_z[i - 1](us[i])) if i > 0 else None,
+            )
+            for i in range(len(self.y_maps))
+        ]
+
+    def _psi(self, features: list[tuple[Tensor, Tensor, Tensor | None]], y: Tensor) -> Tensor:
+        if self.project is not None:
+            y = self.project(y)
         z = None
-        n_layers = len(self.y_maps)
-        for i in range(n_layers):
-            u = us[i]
-            pre = self.y_maps[i](y * self.gate_y[i](u)) + self.u_out[i](u)
+        last = len(features) - 1
+        for i, (gate_y, x_term, gate_z) in enumerate(features):
+            pre = self.y_maps[i](y * gate_y) + x_term
             if z is not None:
-                pre = pre + self.z_maps[i - 1](z * F.softplus(self.gate_z[i - 1](u)))
-            z = F.softplus(pre) if i < n_layers - 1 else pre
+                pre = pre + self.z_maps[i - 1](z * gate_z)
+            z = F.softplus(pre) if i < last else pre
         psi = z.squeeze(-1)
         if self.quadratic is not None:
             psi = psi + self.quadratic(y)
         return psi
 
+    def potential(self, x: Tensor, y: Tensor) -> Tensor:
+        r"""The unshifted network output :math:`\Psi(x, y)`, convex in ``y``.
+
+        ``y`` may carry leading dimensions, ``(..., batch, dim)``; the
+        :math:`x`-branch is then computed once and shared.
+        """
+        _check_input(x, self.dim)
+        if y.ndim < 2 or y.shape[-1] != self.dim or y.shape[-2] != x.shape[0]:
+            raise ValueError(f"x_star must have shape (..., {x.shape[0]}, {self.dim}), got {tuple(y.shape)}")
+        return self._psi(self._x_features(x), y)
+
     def potential_gradient(self, x: Tensor, y: Tensor, create_graph: bool = True) -> Tensor:
-        r""":math:`\partial_y\Psi(x, y)` by reverse-mode autograd."""
+        r""":math:`\partial_y\Psi(x, y)` by reverse-mode autograd (``y`` as in :meth:`potential`)."""
         with torch.enable_grad():
             if not y.requires_grad:
                 y = y.detach().requires_grad_(True)
@@ -267,17 +286,18 @@ class ConvexDissipation(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """Shifted potential Xi(x, y) with Xi(x, 0) = 0 and dXi/dy(x, 0) = 0."""
+        _check_input(y, self.dim, "x_star")
         zero = torch.zeros_like(y)
         grad0 = self.potential_gradient(x, zero, create_graph=torch.is_grad_enabled())
-        return self.potential(x, y) - self.potential(x, zero) - (y * grad0).sum(-1)
+        both = self.potential(x, torch.stack([y, zero]))
+        return both[0] - both[1] - (y * grad0).sum(-1)
 
     def gradient(self, x: Tensor, y: Tensor, create_graph: bool = True) -> Tensor:
-        r""":math:`\partial_y\Xi(x,y)=\partial_y\Psi(x,y)-\partial_y\Psi(x,0)`, both in one pass."""
-        n = x.shape[0]
-        both = self.potential_gradient(
-            torch.cat([x, x]), torch.cat([y, torch.zeros_like(y)]), create_graph=create_graph
-        )
-        return both[:n] - both[n:]
+        r""":math:`\partial_y\Xi(x,y)=\partial_y\Psi(x,y)-\partial_y\Psi(x,0)`, in one pass
+        that shares the :math:`x`-branch between both arguments."""
+        _check_input(y, self.dim, "x_star")
+        both = self.potential_gradient(x, torch.stack([y, torch.zeros_like(y)]), create_graph=create_graph)
+        return both[0] - both[1]
 
 
 class GradientDynamicsModel(nn.Module):

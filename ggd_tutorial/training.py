@@ -237,13 +237,18 @@ def fit(
                 else:
                     stalls = 0
     except KeyboardInterrupt:
-        current = _full_loss(model, x, v)
+        model.eval()
+        try:
+            current = _full_loss(model, x, v)
+        except KeyboardInterrupt:
+            current = math.nan
         if not (math.isfinite(current) and current <= best_loss):
             model.load_state_dict(best_state)
             history.restored_best = True
         warnings.warn("training interrupted; kept the best weights seen so far", RuntimeWarning, stacklevel=2)
     if bar is not None:
         bar.close()
+    model.eval()
     final = _full_loss(model, x, v)
     if not math.isfinite(final) or final > best_loss:
         model.load_state_dict(best_state)
@@ -251,7 +256,6 @@ def fit(
             history.restored_best = True
             warnings.warn("training ended with a non-finite loss; restored the best weights", RuntimeWarning,
                           stacklevel=2)
-    model.eval()
     return history
 
 

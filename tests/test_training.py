@@ -101,7 +101,7 @@ class Interrupting(Exploding):
 
 def test_interrupt_keeps_best_weights_and_returns_history():
     _, data = small_overdamped()
-    model = Interrupting(calls=30)
+    model = Interrupting(calls=14)
     with pytest.warns(RuntimeWarning, match="interrupted"):
         history = g.fit(model, data, adam_steps=10, lbfgs_steps=40, adam_lr=1e-2, progress=False)
     assert len(history.loss) > 10
