@@ -30,6 +30,11 @@ class GaugeFit:
     :math:`S_{al}=C S_{learned}-q\cdot x+K`, :math:`\Xi_{al}(x,y)=C\,\Xi_{learned}(x,y/C)`.
     ``entropy_error`` is :math:`\|S_{al}-S\|/\|S-\bar S\|` on the states,
     ``dissipation_error`` is :math:`\|\Xi_{al}-\Xi\|/\|\Xi\|` on the given pairs.
+    ``entropy_rank_correlation`` is Spearman's rank correlation of the learned and
+    the true entropy on the states: 1 when the learned entropy is *any* increasing
+    function of the true one, :math:`S_{learned}=\varphi(S)`. When :math:`\Xi` may
+    depend on :math:`x`, every such :math:`\varphi` is a gauge:
+    :math:`\Xi(x,y)\to\varphi'(S(x))\,\Xi(x,y/\varphi'(S(x)))` restores the dynamics.
     """
 
     scale: float
@@ -39,6 +44,20 @@ class GaugeFit:
     dissipation: Callable[[Tensor, Tensor], Tensor]
     entropy_error: float
     dissipation_error: float
+    entropy_rank_correlation: float
+
+
+def _ranks(v: Tensor) -> Tensor:
+    r = torch.empty_like(v)
+    r[torch.argsort(v)] = torch.arange(len(v), dtype=v.dtype)
+    return r
+
+
+def rank_correlation(a: Tensor, b: Tensor) -> float:
+    """Spearman's rank correlation of two 1-D tensors (no tie correction)."""
+    ra, rb = _ranks(a.flatten().double()), _ranks(b.flatten().double())
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    return float((ra * rb).sum() / torch.sqrt((ra**2).sum() * (rb**2).sum()))
 
 
 def _rel_err(a: Tensor, b: Tensor, centre: bool) -> float:
@@ -125,4 +144,5 @@ def fix_gauge(
     px, py = dissipation_points
     xi_err = _rel_err(dissipation(px, py), system.dissipation(px, py), centre=False)
     s_err = _rel_err(entropy(states), s_true, centre=True)
-    return GaugeFit(scale, shift, q, entropy, dissipation, s_err, xi_err)
+    rho = rank_correlation(s_learned - states @ q / max(scale, 1e-300), s_true)
+    return GaugeFit(scale, shift, q, entropy, dissipation, s_err, xi_err, rho)

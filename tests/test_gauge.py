@@ -27,3 +27,19 @@ def test_gauge_recovers_q_for_kinetics_and_reports_errors():
     # a potential outside the gauge orbit gives a clearly non-zero error
     wrong = g.GradientDynamicsModel(4, entropy=lambda c: -0.5 * (c**2).sum(-1), dissipation=system.dissipation)
     assert g.fix_gauge(wrong, system, states, fit_scale=False).entropy_error > 0.05
+
+
+def test_monotone_reparameterization_is_a_gauge_and_rank_correlation_sees_it():
+    system = g.OverdampedParticle(2)
+    phi = lambda s: -torch.exp(-s)  # increasing; S' = -exp(|x|^2/2) stays concave
+    dphi = lambda s: torch.exp(-s)
+    model = g.GradientDynamicsModel(
+        2,
+        entropy=lambda x: phi(system.entropy(x)),
+        dissipation=lambda x, y: dphi(system.entropy(x)) * system.dissipation(x, y / dphi(system.entropy(x))[:, None]),
+    )
+    x = g.uniform_box(300, 2, -1, 1, seed=2)
+    assert torch.allclose(model(x), system.velocity(x), atol=1e-10)
+    fit = g.fix_gauge(model, system, x, fit_scale=True)
+    assert fit.entropy_rank_correlation > 0.999
+    assert fit.entropy_error > 0.01  # not a mere scale and shift
