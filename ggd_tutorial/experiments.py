@@ -72,10 +72,10 @@ SETTINGS: dict[str, Setting] = {
     ),
     "kinetics-free": Setting(
         model=dict(hidden=(32, 32), dissipation_rank=2, quadratic=False),
-        fit=dict(adam_steps=300, lbfgs_steps=1500, adam_lr=1e-2, max_points=4000, early_fraction=0.3),
+        fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=4000, early_fraction=0.3),
     ),
     "diffusion": Setting(
-        model=dict(hidden=(4,), stencil=2),
+        model=dict(hidden=(4,), stencil=1),
         fit=dict(adam_steps=0, lbfgs_steps=1000, max_points=4000),
     ),
 }
