@@ -1,4 +1,5 @@
 """Learn thermodynamically consistent (generalized gradient) dynamics from data."""
+from . import exercises
 from .data import (
     TrajectoryData,
     TrajectorySet,

@@ -72,7 +72,7 @@ SETTINGS: dict[str, Setting] = {
     ),
     "kinetics-free": Setting(
         model=dict(hidden=(32, 32), dissipation_rank=2, quadratic=False),
-        fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=4000, early_fraction=0.3),
+        fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=4000, early_fraction=0.5),
     ),
     "diffusion": Setting(
         model=dict(hidden=(4,), stencil=1),
