@@ -113,7 +113,7 @@ def diffusion_data(n: int = 1024, n_test: int = 256, steps: int = 64, dt: float 
 
 
 def build_model(name: str, system, **overrides) -> GradientDynamicsModel:
-    """The model of experiment ``name`` (seeded), with potentials prescribed as the thesis did."""
+    """The model of experiment ``name`` (seeded, float64), with potentials prescribed as the thesis did."""
     setting = SETTINGS[name]
     kwargs = dict(setting.model)
     if name == "kinetics-prescribed-S":
@@ -122,7 +122,12 @@ def build_model(name: str, system, **overrides) -> GradientDynamicsModel:
         kwargs["dissipation"] = system.dissipation
     kwargs.update(overrides)
     torch.manual_seed(setting.seed)
-    return GradientDynamicsModel(system.dim, **kwargs)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # same initial weights whatever the caller's default
+    try:
+        return GradientDynamicsModel(system.dim, **kwargs)
+    finally:
+        torch.set_default_dtype(default)
 
 
 @dataclass

@@ -106,3 +106,13 @@ def test_interrupt_keeps_best_weights_and_returns_history():
         history = g.fit(model, data, adam_steps=10, lbfgs_steps=40, adam_lr=1e-2, progress=False)
     assert len(history.loss) > 10
     assert torch.isfinite(model.a).all()
+
+
+def test_experiment_models_do_not_depend_on_default_dtype():
+    system = g.OverdampedParticle(1)
+    torch.set_default_dtype(torch.float32)
+    a = experiments.build_model("overdamped-1d", system)
+    torch.set_default_dtype(torch.float64)
+    b = experiments.build_model("overdamped-1d", system)
+    assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+    assert next(a.parameters()).dtype == torch.float64
