@@ -145,13 +145,7 @@ def plot_entropy_production(times: Tensor, production: Tensor, ax=None,
     return fig
 
 
-def figure_grid(n: int, width: float = 3.2, height: float = 3.0):
-    """A 1 x n row of axes."""
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
-    return fig, axes[0]
-
-
 __all__ = [
     "plot_loss", "plot_trajectory", "plot_mse_histogram", "plot_slices",
-    "plot_diffusion_snapshots", "plot_entropy_production", "figure_grid",
+    "plot_diffusion_snapshots", "plot_entropy_production",
 ]

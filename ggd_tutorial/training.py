@@ -270,24 +270,22 @@ def subsample(
     if not 0.0 <= early_fraction <= 1.0:
         raise ValueError(f"early_fraction must be in [0, 1], got {early_fraction}")
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
-    states = train.states[:, :: int(time_stride)]
-    velocities = train.velocities[:, :: int(time_stride)]
-    n_traj, n_time, dim = states.shape
-    total = n_traj * n_time
+    states, velocities = train.points(time_stride)
+    total = states.shape[0]
     if max_points is None or total <= max_points:
-        return states.reshape(-1, dim), velocities.reshape(-1, dim)
+        return states, velocities
+    n_time = total // len(train)
     n_early = int(round(early_fraction * max_points))
-    weights = torch.ones(n_traj, n_time, dtype=torch.float64)
     chosen = torch.zeros(total, dtype=torch.bool)
     if n_early:
-        early = 1.0 / (torch.arange(n_time, dtype=torch.float64) + 1.0)
-        picks = torch.multinomial((weights * early).reshape(-1), n_early, replacement=False, generator=gen)
+        time_index = torch.arange(n_time, dtype=torch.float64).repeat(len(train))
+        picks = torch.multinomial(1.0 / (time_index + 1.0), n_early, replacement=False, generator=gen)
         chosen[picks] = True
     rest = torch.nonzero(~chosen).squeeze(1)
     extra = rest[torch.randperm(len(rest), generator=gen)[: int(max_points) - n_early]]
     chosen[extra] = True
     index = torch.nonzero(chosen).squeeze(1)
-    return states.reshape(-1, dim)[index], velocities.reshape(-1, dim)[index]
+    return states[index], velocities[index]
 
 
 def _full_loss(model: nn.Module, x: Tensor, v: Tensor, chunk: int = 65536) -> float:
