@@ -1,14 +1,17 @@
 """The book's sources, generated notebooks and (when built) HTML pages."""
+import importlib.util
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-CHAPTERS = ["intro", "gradient_dynamics", "icnn", "overdamped", "kinetics", "diffusion", "summary"]
+CHAPTERS = ["intro", "gradient_dynamics", "icnn", "overdamped", "kinetics", "diffusion", "structure", "summary"]
 
 
 def toc_files():
@@ -25,6 +28,60 @@ def test_notebooks_are_in_sync_with_myst_sources():
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "sync_notebooks.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def repository():
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    return repo["url"], repo["branch"]
+
+
+def setup_source(name):
+    cells = json.loads((ROOT / "book" / f"{name}.ipynb").read_text())["cells"]
+    assert "colab-setup" in cells[0]["metadata"].get("tags", []), f"{name}: first cell is not the Colab setup"
+    return "".join(cells[0]["source"])
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_first_cell_installs_from_the_configured_repository(name):
+    url, branch = repository()
+    source = setup_source(name)
+    assert f"git+{url}@{branch}" in source
+    install = source[source.index('"install"'):source.index("check=True")]
+    assert "torch" not in install, "the setup cell must not install or pin torch"
+
+
+def run_setup_cell(monkeypatch, in_colab):
+    import types
+
+    calls = []
+    real_find_spec = importlib.util.find_spec
+    if in_colab:
+        monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+        # a fresh Colab runtime: ggd_tutorial is not installed yet
+        monkeypatch.setattr(importlib.util, "find_spec",
+                            lambda name, *a: None if name == "ggd_tutorial" else real_find_spec(name, *a))
+    else:
+        monkeypatch.setitem(sys.modules, "google.colab", None)  # import fails, as outside Colab
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    exec(setup_source("overdamped"), {})
+    return calls
+
+
+def test_setup_cell_does_nothing_outside_colab(monkeypatch, capsys):
+    assert run_setup_cell(monkeypatch, in_colab=False) == []
+    assert capsys.readouterr().out == ""
+
+
+def test_setup_cell_on_colab_installs_only_the_package_and_reports_the_device(monkeypatch, capsys):
+    url, branch = repository()
+    calls = run_setup_cell(monkeypatch, in_colab=True)
+    assert len(calls) == 1 and calls[0][1:4] == ["-m", "pip", "install"]
+    assert calls[0][-1] == f"ggd-tutorial @ git+{url}@{branch}"
+    out = capsys.readouterr().out
+    import torch
+
+    assert ("GPU:" in out) if torch.cuda.is_available() else ("Change runtime type" in out)
 
 
 def test_every_system_chapter_states_runtime_and_asserts_levels():
@@ -46,3 +103,7 @@ def test_built_page_exists_with_figures_and_no_errors(name):
     if name not in ("intro", "summary"):
         assert html.count("<img") >= 1, f"{name}: no figures"
     assert "math notranslate" in html or name == "summary"
+    url, branch = repository()
+    colab = f"https://colab.research.google.com/github/{url.split('github.com/')[1]}/blob/{branch}/book/{name}.ipynb"
+    assert colab in html, f"{name}: no Open-in-Colab launch button for book/{name}.ipynb"
+    assert (ROOT / "book" / f"{name}.ipynb").exists()

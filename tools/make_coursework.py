@@ -16,6 +16,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from sync_notebooks import finish  # the same Colab setup cell, kernel and cell ids as the book's notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = re.compile(r"^(`{3,})\{solution\}[^\n]*\n.*?^\1[ \t]*$\n?", re.S | re.M)
 EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label:\s*(\S+)", re.M)
@@ -43,12 +45,8 @@ def student_notebook(md: Path) -> nbformat.NotebookNode:
 
 
 def write(nb: nbformat.NotebookNode, target: Path, stem: str) -> None:
-    nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    for i, cell in enumerate(nb.cells):
-        cell["id"] = f"{stem}-{i}"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(nbformat.writes(nb, version=4) + "\n")
+    target.write_text(finish(nb, stem))
 
 
 def main(argv: list[str] | None = None) -> int:
