@@ -154,6 +154,26 @@ def central_differences(trajectories: Tensor, dt: float) -> tuple[Tensor, Tensor
     return states, velocities
 
 
+def savgol_differences(trajectories: Tensor, dt: float, window: int = 15, order: int = 3) -> tuple[Tensor, Tensor]:
+    r"""Savitzky--Golay smoothed states and velocities at the interior times (same shapes as
+    :func:`central_differences`): a least-squares polynomial of degree ``order`` fitted over
+    ``window`` samples (``scipy.signal.savgol_filter``) and differentiated. It averages noise
+    that central differences amplify by :math:`1/\Delta t`."""
+    from scipy.signal import savgol_filter
+
+    if window % 2 == 0 or window <= order or window > trajectories.shape[1]:
+        raise ValueError(f"window must be odd, larger than order={order} and at most the trajectory length "
+                         f"{trajectories.shape[1]}, got {window}")
+    y = trajectories.detach().cpu().numpy()
+    smooth = savgol_filter(y, window, order, axis=1, mode="interp")
+    slope = savgol_filter(y, window, order, deriv=1, delta=dt, axis=1, mode="interp")
+    as_tensor = lambda a: torch.as_tensor(a[:, 1:-1].copy(), dtype=trajectories.dtype)  # noqa: E731
+    return as_tensor(smooth), as_tensor(slope)
+
+
+DERIVATIVES = {"central": central_differences, "savgol": savgol_differences}
+
+
 def _validate(trajectories: Tensor, dt: float, dim: int | None = None) -> Tensor:
     if not isinstance(trajectories, Tensor):
         trajectories = torch.as_tensor(trajectories)
@@ -178,20 +198,29 @@ def _validate(trajectories: Tensor, dt: float, dim: int | None = None) -> Tensor
 
 @dataclass
 class TrajectorySet:
-    """A set of sampled trajectories with central-difference velocity targets.
+    """A set of sampled trajectories with velocity targets.
 
-    ``states`` and ``velocities`` have shape ``(trajectories, steps - 2, dim)``.
+    ``states`` and ``velocities`` have shape ``(trajectories, steps - 2, dim)``: the interior
+    samples and their central differences (``derivative="central"``), or Savitzky--Golay
+    smoothed states and derivatives (``"savgol"``, window ``savgol_window``, cubic).
     """
 
     trajectories: Tensor
     dt: float
+    derivative: str = "central"
+    savgol_window: int = 15
     states: Tensor = field(init=False, repr=False)
     velocities: Tensor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.trajectories = _validate(self.trajectories, self.dt)
         self.dt = float(self.dt)
-        self.states, self.velocities = central_differences(self.trajectories, self.dt)
+        if self.derivative == "central":
+            self.states, self.velocities = central_differences(self.trajectories, self.dt)
+        elif self.derivative == "savgol":
+            self.states, self.velocities = savgol_differences(self.trajectories, self.dt, self.savgol_window)
+        else:
+            raise ValueError(f"derivative must be one of {sorted(DERIVATIVES)}, got {self.derivative!r}")
 
     def __len__(self) -> int:
         return self.trajectories.shape[0]
@@ -216,10 +245,12 @@ class TrajectoryData:
 
     ``test_fraction`` of the trajectories (at least one if the fraction is positive)
     go to ``.test``, chosen by a permutation seeded with ``seed``; the rest to
-    ``.train``.
+    ``.train``. ``derivative`` ("central" or "savgol") and ``savgol_window`` choose how the
+    velocity targets are estimated (see :class:`TrajectorySet`).
     """
 
-    def __init__(self, trajectories: Tensor, dt: float, test_fraction: float = 0.2, seed: int = 0) -> None:
+    def __init__(self, trajectories: Tensor, dt: float, test_fraction: float = 0.2, seed: int = 0,
+                 derivative: str = "central", savgol_window: int = 15) -> None:
         trajectories = _validate(trajectories, dt)
         if not 0.0 <= test_fraction < 1.0:
             raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
@@ -234,8 +265,8 @@ class TrajectoryData:
         self.train_index = perm[n_test:].sort().values
         self.trajectories = trajectories
         self.dt = float(dt)
-        self.train = TrajectorySet(trajectories[self.train_index], dt)
-        self.test = TrajectorySet(trajectories[self.test_index], dt) if n_test else None
+        self.train = TrajectorySet(trajectories[self.train_index], dt, derivative, savgol_window)
+        self.test = TrajectorySet(trajectories[self.test_index], dt, derivative, savgol_window) if n_test else None
 
     @property
     def dim(self) -> int:

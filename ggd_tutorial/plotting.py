@@ -1,12 +1,15 @@
 """The book's figures as functions (matplotlib). Each returns the figure it drew."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from torch import Tensor
 
+from .data import simulate
+from .systems import MassActionKinetics
 from .training import FitHistory
 
 
@@ -145,7 +148,120 @@ def plot_entropy_production(times: Tensor, production: Tensor, ax=None,
     return fig
 
 
+def plot_dissipation_shape(nonlinearity: float = 1.0, x0: float = 2.0):
+    r"""A cosh dissipation potential against its Onsager (quadratic) limit.
+
+    :math:`\Xi_a(x^*) = (\cosh(a x^*) - 1)/a^2` has the same curvature at :math:`x^*=0` as
+    :math:`\Xi_0 = x^{*2}/2` for every ``nonlinearity`` :math:`a>0`. With :math:`S=-x^2/2`
+    (:math:`x^*=-x`) the GGD relaxation :math:`\dot x = -\sinh(a x)/a` is solved exactly by
+    :math:`\tanh(a x/2) = \tanh(a x_0/2)\,e^{-t}`, against :math:`x_0 e^{-t}` for the quadratic one.
+    """
+    if nonlinearity <= 0:
+        raise ValueError(f"nonlinearity must be positive, got {nonlinearity}")
+    a = nonlinearity
+    y = np.linspace(-3, 3, 301)
+    t = np.linspace(0, 4, 201)
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    axes[0].plot(y, (np.cosh(a * y) - 1) / a**2, label=rf"$(\cosh({a:.2g}x^*)-1)/{a:.2g}^2$")
+    axes[0].plot(y, y**2 / 2, "k--", label=r"$x^{*2}/2$ (Onsager)")
+    axes[0].set_ylim(0, 4.5)
+    axes[0].set(xlabel="$x^*$", ylabel=r"$\Xi$", title="Dissipation potential")
+    axes[1].plot(y, np.sinh(a * y) / a, label="GGD flux")
+    axes[1].plot(y, y, "k--", label="linear flux")
+    axes[1].set_ylim(-6, 6)
+    axes[1].set(xlabel="$x^*$", ylabel=r"$\partial\Xi/\partial x^*$", title="Flux vs force")
+    axes[2].plot(t, 2 / a * np.arctanh(np.tanh(a * x0 / 2) * np.exp(-t)), label="cosh potential")
+    axes[2].plot(t, x0 * np.exp(-t), "k--", label="quadratic potential")
+    axes[2].set(xlabel="time $t$", ylabel="$x(t)$", title=rf"Relaxation from $x_0={x0:.2g}$ ($S=-x^2/2$)")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_kinetics_explorer(
+    W1: float = 4.0, W2: float = 4.0, Q_C: float = -1.0, t_end: float = 5.0,
+    c0: Sequence[float] = (0.9, 0.7, 0.1, 0.4),
+):
+    r"""Concentrations and entropy of the thesis network :math:`A+2B\rightleftharpoons C`,
+    :math:`C+D\rightleftharpoons A` for rate prefactors ``W1``, ``W2`` and the reference
+    chemical potential ``Q_C`` of C (which sets the equilibrium constant of both reactions).
+
+    The entropy rises monotonically to its maximum on the conservation-law plane, whatever the
+    parameters: the second law is a property of the GGD form, not of the numbers.
+    """
+    system = MassActionKinetics(MassActionKinetics.thesis_example().nu, W0=[W1, W2], Q=[-1.0, -1.0, Q_C, -1.0],
+                                species=["A", "B", "C", "D"])
+    dt = 0.005
+    steps = max(int(round(t_end / dt)), 2)
+    traj = simulate(system, torch.tensor([list(c0)], dtype=torch.float64), dt, steps)[0]
+    t = np.arange(steps) * dt
+    kf, kb = (k.numpy() for k in system.rate_constants)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for m, name in enumerate(system.species):
+        axes[0].plot(t, _np(traj[:, m]), label=name)
+    axes[0].set(xlabel="time", ylabel="concentration",
+                title=f"$k_f$ = {kf[0]:.2g}, {kf[1]:.2g};  $k_b$ = {kb[0]:.2g}, {kb[1]:.2g}")
+    axes[0].legend(fontsize=8, ncol=2)
+    entropy = _np(system.entropy(traj))
+    axes[1].plot(t, entropy)
+    axes[1].set(xlabel="time", ylabel="$S(c(t))$",
+                title=f"Entropy: min increment {np.diff(entropy).min():.1e}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_horizon_errors(comparisons: Sequence, title: str = "Rollout error beyond the training horizon"):
+    """Rollout state MSE at multiples of the training horizon, one panel per system
+    (``comparison.Comparison`` objects); a diverged rollout is drawn at the top edge."""
+    fig, axes = plt.subplots(1, len(comparisons), figsize=(3.6 * len(comparisons), 3.2), squeeze=False)
+    for ax, c in zip(axes[0], comparisons):
+        for m, style in zip(c.horizons, ("o-", "s--")):
+            h = c.horizons[m]
+            mse = np.minimum(np.asarray(h.mse, dtype=float), 1e3)
+            ax.semilogy(h.multiples, mse, style, label=m)
+        ax.set(xlabel="time / training horizon", title=c.name, xticks=list(c.horizons["GGD"].multiples))
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel("state MSE (capped at 1e3)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_noise_sweep(rows: Sequence[dict], title: str = "Test MSE against measurement noise"):
+    """Test MSE vs relative noise level for each model and derivative estimator
+    (rows of ``comparison.noise_sweep``); the noise-free level is drawn at the left edge."""
+    levels = sorted({r["noise"] for r in rows})
+    smallest = min([lv for lv in levels if lv > 0] or [1e-4])
+    where = {lv: (lv if lv > 0 else smallest / 10) for lv in levels}
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for (model, estimator) in sorted({(r["model"], r["estimator"]) for r in rows}):
+        pts = sorted((where[r["noise"]], r["mse"]) for r in rows if (r["model"], r["estimator"]) == (model, estimator))
+        ax.loglog(*zip(*pts), "o-" if model == "GGD" else "s--", label=f"{model}, {estimator}")
+    ax.set_xticks([where[lv] for lv in levels], [f"{lv:g}" for lv in levels])
+    ax.set(xlabel="relative noise level", ylabel="test MSE (exact vector field)", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def interactive(draw: Callable[..., Any], **sliders):
+    """ipywidgets sliders that redraw ``draw(**values)`` (a function returning a figure).
+
+    Needs a live kernel (Jupyter, Colab); a static page shows only the code. Slider
+    specifications are those of ``ipywidgets.interact``, e.g. ``a=(0.1, 3.0, 0.1)``.
+    """
+    import ipywidgets
+
+    def show(**values):
+        draw(**values)
+        plt.show()
+
+    return ipywidgets.interact(show, **sliders)
+
+
 __all__ = [
     "plot_loss", "plot_trajectory", "plot_mse_histogram", "plot_slices",
-    "plot_diffusion_snapshots", "plot_entropy_production",
+    "plot_diffusion_snapshots", "plot_entropy_production", "plot_dissipation_shape",
+    "plot_kinetics_explorer", "plot_horizon_errors", "plot_noise_sweep", "interactive",
 ]

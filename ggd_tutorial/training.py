@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .data import TrajectoryData, TrajectorySet
+from .integrators import rk4_step
 
 
 def default_device() -> torch.device:
@@ -90,8 +91,9 @@ def fit(
     seed: int = 0,
     history_size: int = 50,
     progress: bool = True,
+    rollout_window: int = 0,
 ) -> FitHistory:
-    """Fit ``model`` to the central-difference velocities of ``data.train``.
+    r"""Fit ``model`` to the velocity targets of ``data.train`` (or to short rollouts).
 
     Parameters
     ----------
@@ -112,6 +114,12 @@ def fit(
         L-BFGS converges much further with it (MPS falls back to float32).
     seed:
         Seeds minibatch order and subsampling.
+    rollout_window:
+        0 (default): match velocities, :math:`\|f(x_t)-\dot x_t\|^2`. ``k > 0``: integrate
+        the model ``k`` RK4 steps of ``dt`` from each sampled state and match the next ``k``
+        *states*, :math:`\sum_{j\le k}\|\Phi_{j\Delta t}(x_t)-x_{t+j}\|^2`; no derivative
+        estimate is needed, which makes it robust to measurement noise (at about ``4k``
+        times the cost per point). The history then records this state MSE.
 
     If L-BFGS produces a non-finite loss or the loss blows up, the best weights
     seen are restored and a warning is issued; an interrupt (Ctrl-C) also ends
@@ -130,10 +138,26 @@ def fit(
         dtype = torch.float32
     gen = torch.Generator().manual_seed(int(seed))
 
-    x, v = subsample(train, max_points, time_stride, early_fraction, gen)
+    if rollout_window < 0:
+        raise ValueError(f"rollout_window must be >= 0, got {rollout_window}")
+    if rollout_window:
+        x, v = rollout_windows(train, int(rollout_window), max_points, time_stride, early_fraction, gen)
+        window, dt_data = int(rollout_window), train.dt
+
+        def predict(xb: Tensor) -> Tensor:
+            states, state = [], xb
+            for _ in range(window):
+                state = rk4_step(model, state, dt_data)
+                states.append(state)
+            return torch.stack(states, dim=1)
+
+        scale = float(((v - x[:, None]) ** 2).mean())
+    else:
+        x, v = subsample(train, max_points, time_stride, early_fraction, gen)
+        predict = model
+        scale = float((v**2).mean())
     x = x.to(device=device, dtype=dtype)
     v = v.to(device=device, dtype=dtype)
-    scale = float((v**2).mean())
     if not scale > 0:
         raise ValueError("all velocity targets are zero: nothing to learn")
     model.to(device=device, dtype=dtype)
@@ -144,7 +168,7 @@ def fit(
         raise ValueError("model has no trainable parameters (both potentials prescribed?)")
 
     def loss_on(xb: Tensor, vb: Tensor) -> Tensor:
-        return ((model(xb) - vb) ** 2).mean()
+        return ((predict(xb) - vb) ** 2).mean()
 
     t0 = time.perf_counter()
     bar = _progress(adam_steps + lbfgs_steps, progress, "fit")
@@ -170,7 +194,7 @@ def fit(
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(phase="adam", mse=f"{history.final_loss:.2e}")
-            best_loss, best_state = _full_loss(model, x, v), copy.deepcopy(model.state_dict())
+            best_loss, best_state = _full_loss(predict, x, v), copy.deepcopy(model.state_dict())
 
         # ---- full-batch L-BFGS, restarted when it stalls
         if lbfgs_steps:
@@ -239,7 +263,7 @@ def fit(
     except KeyboardInterrupt:
         model.eval()
         try:
-            current = _full_loss(model, x, v)
+            current = _full_loss(predict, x, v)
         except KeyboardInterrupt:
             current = math.nan
         if not (math.isfinite(current) and current <= best_loss):
@@ -249,7 +273,7 @@ def fit(
     if bar is not None:
         bar.close()
     model.eval()
-    final = _full_loss(model, x, v)
+    final = _full_loss(predict, x, v)
     if not math.isfinite(final) or final > best_loss:
         model.load_state_dict(best_state)
         if not math.isfinite(final):
@@ -267,30 +291,56 @@ def subsample(
     generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Training pairs (states, velocities): a seeded subsample of ``train``, see :func:`fit`."""
+    states, velocities = train.points(time_stride)
+    index = _choose(len(train), states.shape[0] // len(train), max_points, early_fraction, generator)
+    return (states, velocities) if index is None else (states[index], velocities[index])
+
+
+def rollout_windows(
+    train: TrajectorySet,
+    window: int,
+    max_points: int | None,
+    time_stride: int = 1,
+    early_fraction: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Start states ``(N, dim)`` and the ``window`` states that follow each ``(N, window, dim)``,
+    subsampled like :func:`subsample` (seeded, optionally favouring early times)."""
+    traj = train.trajectories
+    n_start = traj.shape[1] - window
+    if n_start < 1:
+        raise ValueError(f"rollout_window={window} needs trajectories longer than {window} samples")
+    starts = traj[:, :n_start:time_stride]
+    follow = torch.stack([traj[:, j : j + n_start : time_stride] for j in range(1, window + 1)], dim=2)
+    starts, follow = starts.reshape(-1, train.dim), follow.reshape(-1, window, train.dim)
+    index = _choose(len(train), starts.shape[0] // len(train), max_points, early_fraction, generator)
+    return (starts, follow) if index is None else (starts[index], follow[index])
+
+
+def _choose(n_traj: int, n_time: int, max_points: int | None, early_fraction: float,
+            generator: torch.Generator | None) -> Tensor | None:
+    """Indices of the flattened (trajectory, time) grid to keep; ``None`` keeps all."""
     if not 0.0 <= early_fraction <= 1.0:
         raise ValueError(f"early_fraction must be in [0, 1], got {early_fraction}")
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
-    states, velocities = train.points(time_stride)
-    total = states.shape[0]
+    total = n_traj * n_time
     if max_points is None or total <= max_points:
-        return states, velocities
-    n_time = total // len(train)
+        return None
     n_early = int(round(early_fraction * max_points))
     chosen = torch.zeros(total, dtype=torch.bool)
     if n_early:
-        time_index = torch.arange(n_time, dtype=torch.float64).repeat(len(train))
+        time_index = torch.arange(n_time, dtype=torch.float64).repeat(n_traj)
         picks = torch.multinomial(1.0 / (time_index + 1.0), n_early, replacement=False, generator=gen)
         chosen[picks] = True
     rest = torch.nonzero(~chosen).squeeze(1)
     extra = rest[torch.randperm(len(rest), generator=gen)[: int(max_points) - n_early]]
     chosen[extra] = True
-    index = torch.nonzero(chosen).squeeze(1)
-    return states[index], velocities[index]
+    return torch.nonzero(chosen).squeeze(1)
 
 
-def _full_loss(model: nn.Module, x: Tensor, v: Tensor, chunk: int = 65536) -> float:
+def _full_loss(predict, x: Tensor, v: Tensor, chunk: int = 65536) -> float:
     total = 0.0
     with torch.no_grad():
         for i in range(0, x.shape[0], chunk):
-            total += float(((model(x[i : i + chunk]) - v[i : i + chunk]) ** 2).sum())
+            total += float(((predict(x[i : i + chunk]) - v[i : i + chunk]) ** 2).sum())
     return total / v.numel()

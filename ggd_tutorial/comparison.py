@@ -1,0 +1,291 @@
+r"""What the GGD structure buys: a black-box baseline, long horizons, noise and data efficiency.
+
+The measures here compare any vector fields (a :class:`GradientDynamicsModel`, an
+:class:`MLPVectorField`, a true system) on the same footing:
+
+* :func:`true_velocity_mse` -- error against the *exact* vector field at clean states, so that
+  noisy or finite-difference targets do not enter the score;
+* :func:`horizon_errors` -- state error of a rollout at multiples of the training horizon and
+  whether it ends at the true equilibrium;
+* :func:`second_law_violations` -- share of states where the *true* entropy decreases along
+  the vector field, :math:`\partial_x S_\text{true}\cdot f(x) < 0`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .data import _generator
+from .integrators import VectorField, rollout
+from .metrics import evaluate, true_entropy_rate
+from .networks import MLPVectorField, count_parameters
+
+
+def matched_mlp(reference: nn.Module | int, dim: int, depth: int = 2) -> MLPVectorField:
+    """A softplus MLP ``dim -> width x depth -> dim`` whose parameter count is closest to
+    ``reference`` (a module or a number): the black-box baseline at equal capacity."""
+    target = count_parameters(reference) if isinstance(reference, nn.Module) else int(reference)
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1, got {depth}")
+
+    def size(w: int) -> int:
+        return (dim + 1) * w + (depth - 1) * (w + 1) * w + (w + 1) * dim
+
+    width = min(range(1, 4097), key=lambda w: abs(size(w) - target))
+    return MLPVectorField(dim, hidden=(width,) * depth)
+
+
+def add_noise(trajectories: Tensor, level: float, seed: int = 0) -> Tensor:
+    """Gaussian measurement noise of standard deviation ``level`` times the RMS of the data."""
+    if level < 0:
+        raise ValueError(f"noise level must be >= 0, got {level}")
+    if level == 0:
+        return trajectories.clone()
+    rms = trajectories.pow(2).mean().sqrt()
+    noise = torch.randn(trajectories.shape, generator=_generator(seed), dtype=trajectories.dtype)
+    return trajectories + level * rms * noise
+
+
+def _finite_or_inf(value: Tensor) -> float:
+    value = float(value)
+    return value if math.isfinite(value) else math.inf
+
+
+def true_velocity_mse(f: VectorField, system: VectorField, states: Tensor) -> float:
+    """MSE between ``f`` and the exact vector field ``system`` at ``states`` (..., dim)."""
+    x = states.reshape(-1, states.shape[-1])
+    return float(((evaluate(f, x) - system(x)) ** 2).mean())
+
+
+def second_law_violations(f: VectorField, system, states: Tensor, away_from_equilibrium: float = 0.0) -> float:
+    """Share of ``states`` at which the true entropy decreases along ``f``.
+
+    With ``away_from_equilibrium > 0`` only states where the true system itself produces
+    entropy at a rate above that value count (near equilibrium both signs are within any
+    model's error)."""
+    x = states.reshape(-1, states.shape[-1])
+    rate = true_entropy_rate(system, f, x)
+    if away_from_equilibrium > 0:
+        rate = rate[true_entropy_rate(system, system, x) > away_from_equilibrium]
+    return float((rate < 0).double().mean()) if rate.numel() else 0.0
+
+
+@dataclass
+class HorizonErrors:
+    """Rollout state MSE at ``multiples`` of the training horizon, and equilibrium reach.
+
+    ``reached`` is the share of trajectories whose final predicted state lies within
+    ``tolerance`` (RMS over components) of the true final state, which is the equilibrium;
+    ``settled`` the share that came to rest anywhere (model speed below ``tolerance`` per
+    horizon), i.e. at an equilibrium of the model that may be a wrong one.
+    """
+
+    multiples: tuple[int, ...]
+    mse: tuple[float, ...]
+    reached: float
+    settled: float
+    tolerance: float
+    predicted: Tensor
+    true: Tensor
+
+
+def horizon_errors(
+    f: VectorField, system: VectorField, x0: Tensor, horizon: float, multiples: Sequence[int] = (1, 5, 20),
+    dt: float = 0.05, tolerance: float = 1e-2,
+) -> HorizonErrors:
+    """Integrate ``f`` and ``system`` (RK4, step ``dt``) from ``x0`` to ``max(multiples) * horizon``
+    and compare the states at each multiple of ``horizon`` (``tolerance`` relative to the RMS of
+    the true states)."""
+    multiples = tuple(int(m) for m in multiples)
+    per_horizon = max(int(round(horizon / dt)), 1)
+    steps = per_horizon * max(multiples) + 1
+    true = rollout(system, x0, dt, steps)
+    dtype, device = next(((p.dtype, p.device) for p in getattr(f, "parameters", lambda: [])()),
+                         (x0.dtype, x0.device))
+    pred = rollout(f, x0.to(device=device, dtype=dtype), dt, steps).to(true)
+    mse = tuple(_finite_or_inf(((pred[:, m * per_horizon] - true[:, m * per_horizon]) ** 2).mean())
+                for m in multiples)
+    tol = tolerance * float(true.pow(2).mean().sqrt())
+    final_rms = ((pred[:, -1] - true[:, -1]) ** 2).mean(-1).sqrt()
+    final_rms = torch.nan_to_num(final_rms, nan=math.inf)
+    speed = evaluate(f, torch.nan_to_num(pred[:, -1], nan=0.0, posinf=0.0, neginf=0.0)).pow(2).mean(-1).sqrt()
+    settled = torch.isfinite(pred[:, -1]).all(-1) & (speed * horizon < tol)
+    return HorizonErrors(multiples, mse, float((final_rms < tol).double().mean()),
+                         float(settled.double().mean()), tol, pred, true)
+
+
+# ---------------------------------------------------------------------------------------------
+# The study of the "Why structure matters" chapter and benchmarks/structure.py: one setting per
+# system, with a training budget small enough for a 2-core CPU and identical for both models.
+
+@dataclass(frozen=True)
+class StudySetting:
+    """GGD experiment whose model is used, training budget, rollout step and estimator windows."""
+
+    experiment: str
+    fit: dict
+    rollout_dt: float
+    savgol_window: int
+    rollout_window: int = 4
+    away_from_equilibrium: float = 1e-3
+
+
+STUDY: dict[str, StudySetting] = {
+    "overdamped-2d": StudySetting(
+        "overdamped-2d", dict(adam_steps=200, lbfgs_steps=300, adam_lr=1e-2, max_points=2000), 0.2, 31),
+    "kinetics": StudySetting(
+        "kinetics-free", dict(adam_steps=200, lbfgs_steps=400, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
+        0.2, 31),
+    "diffusion": StudySetting("diffusion", dict(adam_steps=0, lbfgs_steps=300, max_points=2000), 0.03, 9),
+}
+
+
+def study_data(name: str, n: int | None = None, seed: int = 1):
+    """(system, clean trajectories, dt) of a study system; ``n`` trajectories (default as in the thesis)."""
+    from . import experiments as ex
+
+    if name == "overdamped-2d":
+        system, data = ex.overdamped_data(dim=2, n=n or 128, seed=seed)
+    elif name == "kinetics":
+        system, data = ex.kinetics_data(n=n or 128, seed=seed)
+    elif name == "diffusion":
+        from .data import fourier_modes, simulate
+        from .systems import FickianDiffusion
+
+        system = FickianDiffusion(points=64, D=3e-3)
+        return system, simulate(system, fourier_modes(n or 320, 64, seed=seed), 0.03, 64), 0.03
+    else:
+        raise KeyError(f"unknown study system {name!r}; choose from {sorted(STUDY)}")
+    return system, data.trajectories, data.dt
+
+
+def study_models(name: str, system) -> dict[str, nn.Module]:
+    """Fresh, seeded GGD model of the study system and its parameter-matched MLP."""
+    from . import experiments as ex
+
+    ggd = ex.build_model(STUDY[name].experiment, system)
+    torch.manual_seed(1)
+    mlp = matched_mlp(ggd, system.dim).to(torch.float64)
+    return {"GGD": ggd, "MLP": mlp}
+
+
+def train_and_score(name: str, system, model: nn.Module, train, test, estimator: str = "central",
+                    progress: bool = False, **fit_overrides) -> float:
+    """Fit ``model`` on ``train`` (a TrajectorySet) with the study budget and return its
+    :func:`true_velocity_mse` on the clean ``test`` trajectories. ``estimator`` is "central",
+    "savgol" (velocity targets) or "rollout" (short-window rollout loss)."""
+    from .data import TrajectorySet
+    from .training import fit
+
+    setting = STUDY[name]
+    kwargs = dict(setting.fit, progress=progress)
+    if estimator == "rollout":
+        kwargs["rollout_window"] = setting.rollout_window
+        kwargs["max_points"] = min(kwargs.get("max_points") or 10**9, 500)  # ~4k x the cost per point
+    elif estimator == "savgol":
+        train = TrajectorySet(train.trajectories, train.dt, "savgol", setting.savgol_window)
+    elif estimator != "central":
+        raise ValueError(f"estimator must be 'central', 'savgol' or 'rollout', got {estimator!r}")
+    kwargs.update(fit_overrides)
+    fit(model, train, **kwargs)
+    return true_velocity_mse(model, system, test.trajectories[:, 1:-1])
+
+
+def noise_sweep(name: str, levels: Sequence[float] = (0.0, 1e-4, 1e-3, 1e-2),
+                estimators: Sequence[str] = ("central", "savgol", "rollout"), models: Sequence[str] = ("GGD", "MLP"),
+                progress: bool = False) -> list[dict]:
+    """Test MSE (against the exact vector field) for every noise level, estimator and model.
+
+    Noise is added to the training trajectories only; the test trajectories stay clean."""
+    from .data import TrajectoryData
+
+    system, trajectories, dt = study_data(name)
+    clean = TrajectoryData(trajectories, dt, seed=1)
+    rows = []
+    for level in levels:
+        noisy = TrajectoryData(add_noise(trajectories, level, seed=2), dt, seed=1)
+        for estimator in estimators:
+            for model_name in models:
+                model = study_models(name, system)[model_name]
+                mse = train_and_score(name, system, model, noisy.train, clean.test, estimator, progress)
+                rows.append(dict(system=name, noise=level, estimator=estimator, model=model_name, mse=mse))
+    return rows
+
+
+def data_sweep(name: str, sizes: Sequence[int] = (4, 16, 64), models: Sequence[str] = ("GGD", "MLP"),
+               progress: bool = False) -> list[dict]:
+    """Test MSE against the number of training trajectories (the first ``n`` of the training
+    split; the test split is the same for every size)."""
+    from .data import TrajectoryData, TrajectorySet
+
+    system, trajectories, dt = study_data(name)
+    data = TrajectoryData(trajectories, dt, seed=1)
+    rows = []
+    for n in sizes:
+        if n > len(data.train):
+            raise ValueError(f"{name}: only {len(data.train)} training trajectories, asked for {n}")
+        train = TrajectorySet(data.train.trajectories[:n], dt)
+        for model_name in models:
+            model = study_models(name, system)[model_name]
+            mse = train_and_score(name, system, model, train, data.test, progress=progress)
+            rows.append(dict(system=name, trajectories=n, model=model_name, mse=mse))
+    return rows
+
+
+@dataclass
+class Comparison:
+    """GGD and its matched MLP trained on the same data of one study system."""
+
+    name: str
+    system: object
+    models: dict
+    test_mse: dict
+    horizons: dict
+    violations: dict
+    violations_away: dict
+    own_production_min: float
+    parameters: dict
+
+    def rows(self) -> list[str]:
+        """Markdown table rows, one per model."""
+        out = []
+        for m in self.models:
+            h = self.horizons[m]
+            errs = " | ".join(f"{e:.1e}" for e in h.mse)
+            out.append(f"| {self.name} | {m} | {self.parameters[m]} | {self.test_mse[m]:.1e} | {errs} | "
+                       f"{h.reached:.0%} | {h.settled:.0%} | {self.violations[m]:.1%} | {self.violations_away[m]:.1%} |")
+        return out
+
+
+TABLE_HEADER = ("| system | model | parameters | test MSE | rollout MSE 1x | 5x | 20x | at the true final state | "
+                "settled | true dS/dt < 0 | same, away from equilibrium |\n|" + "---|" * 11)
+
+
+def compare_on(name: str, multiples: Sequence[int] = (1, 5, 20), progress: bool = False) -> Comparison:
+    """Train the GGD model of study system ``name`` and its parameter-matched MLP on the same
+    clean data with the same budget; measure test MSE, long rollouts and the second law."""
+    from .data import TrajectoryData
+    from .metrics import entropy_production
+
+    setting = STUDY[name]
+    system, trajectories, dt = study_data(name)
+    data = TrajectoryData(trajectories, dt, seed=1)
+    models = study_models(name, system)
+    test_states = data.test.trajectories[:, 1:-1]
+    horizon = (data.test.trajectories.shape[1] - 1) * dt
+    x0 = data.test.trajectories[:, 0]
+    result = Comparison(name, system, models, {}, {}, {}, {}, math.nan, {})
+    for m, model in models.items():
+        train_and_score(name, system, model, data.train, data.test, progress=progress)
+        result.parameters[m] = count_parameters(model)
+        result.test_mse[m] = true_velocity_mse(model, system, test_states)
+        result.horizons[m] = horizon_errors(model, system, x0, horizon, multiples, dt=setting.rollout_dt)
+        result.violations[m] = second_law_violations(model, system, test_states)
+        result.violations_away[m] = second_law_violations(model, system, test_states, setting.away_from_equilibrium)
+    ggd_states = torch.cat([test_states.reshape(-1, system.dim), result.horizons["GGD"].predicted.reshape(-1, system.dim)])
+    result.own_production_min = float(entropy_production(models["GGD"], ggd_states).min())
+    return result
