@@ -33,7 +33,7 @@ except ImportError:
     on_colab = False
 if on_colab:
     if importlib.util.find_spec("ggd_tutorial") is None:
-        # Only the package itself: torch, numpy, matplotlib, tqdm and ipywidgets come with Colab.
+        # Only the package itself: torch, numpy, scipy, matplotlib, tqdm and ipywidgets come with Colab.
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
                         "ggd-tutorial @ git+{url}@{branch}"], check=True)
     import torch
