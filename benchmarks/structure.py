@@ -25,20 +25,25 @@ ESTIMATORS = ("central", "savgol", "rollout")  # the rollout loss costs ~4 x win
 SIZES = (4, 16, 64)
 
 
+def by_model(rows: list[dict], key: tuple[str, ...]) -> dict[tuple, dict[str, float]]:
+    """{(values of ``key``): {model: mse}}, in the order the rows came."""
+    out: dict[tuple, dict[str, float]] = {}
+    for r in rows:
+        out.setdefault(tuple(r[k] for k in key), {})[r["model"]] = r["mse"]
+    return out
+
+
 def noise_table(rows: list[dict]) -> list[str]:
     lines = ["| system | noise | estimator | GGD MSE | MLP MSE |", "|---|---|---|---|---|"]
-    for r in rows[::2]:
-        ggd, mlp = r, next(q for q in rows if q["model"] == "MLP" and
-                            (q["system"], q["noise"], q["estimator"]) == (r["system"], r["noise"], r["estimator"]))
-        lines.append(f"| {r['system']} | {r['noise']:g} | {r['estimator']} | {ggd['mse']:.2e} | {mlp['mse']:.2e} |")
+    for (system, level, estimator), mse in by_model(rows, ("system", "noise", "estimator")).items():
+        lines.append(f"| {system} | {level:g} | {estimator} | {mse['GGD']:.2e} | {mse['MLP']:.2e} |")
     return lines
 
 
 def data_table(rows: list[dict]) -> list[str]:
     lines = ["| system | training trajectories | GGD MSE | MLP MSE |", "|---|---|---|---|"]
-    for r in rows[::2]:
-        mlp = rows[rows.index(r) + 1]
-        lines.append(f"| {r['system']} | {r['trajectories']} | {r['mse']:.2e} | {mlp['mse']:.2e} |")
+    for (system, n), mse in by_model(rows, ("system", "trajectories")).items():
+        lines.append(f"| {system} | {n} | {mse['GGD']:.2e} | {mse['MLP']:.2e} |")
     return lines
 
 

@@ -153,11 +153,7 @@ def study_data(name: str, n: int | None = None, seed: int = 1):
     elif name == "kinetics":
         system, data = ex.kinetics_data(n=n or 128, seed=seed)
     elif name == "diffusion":
-        from .data import fourier_modes, simulate
-        from .systems import FickianDiffusion
-
-        system = FickianDiffusion(points=64, D=3e-3)
-        return system, simulate(system, fourier_modes(n or 320, 64, seed=seed), 0.03, 64), 0.03
+        system, data, _ = ex.diffusion_data(n=n or 320, n_test=1, seed=seed)  # the unseen families are not used
     else:
         raise KeyError(f"unknown study system {name!r}; choose from {sorted(STUDY)}")
     return system, data.trajectories, data.dt

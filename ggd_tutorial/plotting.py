@@ -190,8 +190,7 @@ def plot_kinetics_explorer(
     The entropy rises monotonically to its maximum on the conservation-law plane, whatever the
     parameters: the second law is a property of the GGD form, not of the numbers.
     """
-    system = MassActionKinetics(MassActionKinetics.thesis_example().nu, W0=[W1, W2], Q=[-1.0, -1.0, Q_C, -1.0],
-                                species=["A", "B", "C", "D"])
+    system = MassActionKinetics.thesis_example(W0=[W1, W2], Q=[-1.0, -1.0, Q_C, -1.0])
     dt = 0.005
     steps = max(int(round(t_end / dt)), 2)
     traj = simulate(system, torch.tensor([list(c0)], dtype=torch.float64), dt, steps)[0]

@@ -140,10 +140,11 @@ class MassActionKinetics(GradientSystem):
         self.product_orders = torch.clamp(nu, min=0)  # beta
 
     @classmethod
-    def thesis_example(cls) -> "MassActionKinetics":
-        r"""The thesis system :math:`A+2B\rightleftharpoons C`, :math:`C+D\rightleftharpoons A`."""
+    def thesis_example(cls, W0: float | Sequence[float] = 4.0, Q: float | Sequence[float] = -1.0) -> "MassActionKinetics":
+        r"""The thesis system :math:`A+2B\rightleftharpoons C`, :math:`C+D\rightleftharpoons A`
+        (thesis parameters by default; ``W0`` per reaction and ``Q`` per species may be changed)."""
         nu = [[-1, 1], [-2, 0], [1, -1], [0, -1]]
-        return cls(nu, species=["A", "B", "C", "D"])
+        return cls(nu, W0=W0, Q=Q, species=["A", "B", "C", "D"])
 
     @property
     def rate_constants(self) -> tuple[Tensor, Tensor]:
