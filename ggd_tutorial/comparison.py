@@ -159,26 +159,28 @@ def study_data(name: str, n: int | None = None, seed: int = 1):
     return system, data.trajectories, data.dt
 
 
-def study_models(name: str, system) -> dict[str, nn.Module]:
-    """Fresh, seeded GGD model of the study system and its parameter-matched MLP."""
+def study_models(name: str, system, seed: int = 0) -> dict[str, nn.Module]:
+    """Fresh GGD model of the study system (initial weights seeded with ``seed``) and its
+    parameter-matched MLP (seeded with ``seed + 1``)."""
     from . import experiments as ex
 
-    ggd = ex.build_model(STUDY[name].experiment, system)
-    torch.manual_seed(1)
+    ggd = ex.build_model(STUDY[name].experiment, system, seed=seed)
+    torch.manual_seed(seed + 1)
     mlp = matched_mlp(ggd, system.dim).to(torch.float64)
     return {"GGD": ggd, "MLP": mlp}
 
 
 def train_and_score(name: str, system, model: nn.Module, train, test, estimator: str = "central",
-                    progress: bool = False, **fit_overrides) -> float:
-    """Fit ``model`` on ``train`` (a TrajectorySet) with the study budget and return its
-    :func:`true_velocity_mse` on the clean ``test`` trajectories. ``estimator`` is "central",
-    "savgol" (velocity targets) or "rollout" (short-window rollout loss)."""
+                    progress: bool = False, seed: int = 0, **fit_overrides) -> float:
+    """Fit ``model`` on ``train`` (a TrajectorySet) with the study budget (training subsample
+    seeded with ``seed``) and return its :func:`true_velocity_mse` on the clean ``test``
+    trajectories. ``estimator`` is "central", "savgol" (velocity targets) or "rollout"
+    (short-window rollout loss)."""
     from .data import TrajectorySet
     from .training import fit
 
     setting = STUDY[name]
-    kwargs = dict(setting.fit, progress=progress)
+    kwargs = dict(setting.fit, progress=progress, seed=seed)
     if estimator == "rollout":
         kwargs["rollout_window"] = setting.rollout_window
         kwargs["max_points"] = min(kwargs.get("max_points") or 10**9, 500)  # ~4k x the cost per point
@@ -193,10 +195,11 @@ def train_and_score(name: str, system, model: nn.Module, train, test, estimator:
 
 def noise_sweep(name: str, levels: Sequence[float] = (0.0, 1e-4, 1e-3, 1e-2),
                 estimators: Sequence[str] = ("central", "savgol", "rollout"), models: Sequence[str] = ("GGD", "MLP"),
-                progress: bool = False) -> list[dict]:
+                progress: bool = False, seed: int = 0) -> list[dict]:
     """Test MSE (against the exact vector field) for every noise level, estimator and model.
 
-    Noise is added to the training trajectories only; the test trajectories stay clean."""
+    Noise is added to the training trajectories only; the test trajectories stay clean.
+    ``seed`` seeds the initial weights and the training subsample (not the noise)."""
     from .data import TrajectoryData
 
     system, trajectories, dt = study_data(name)
@@ -206,8 +209,8 @@ def noise_sweep(name: str, levels: Sequence[float] = (0.0, 1e-4, 1e-3, 1e-2),
         noisy = TrajectoryData(add_noise(trajectories, level, seed=2), dt, seed=1)
         for estimator in estimators:
             for model_name in models:
-                model = study_models(name, system)[model_name]
-                mse = train_and_score(name, system, model, noisy.train, clean.test, estimator, progress)
+                model = study_models(name, system, seed)[model_name]
+                mse = train_and_score(name, system, model, noisy.train, clean.test, estimator, progress, seed)
                 rows.append(dict(system=name, noise=level, estimator=estimator, model=model_name, mse=mse))
     return rows
 
@@ -261,22 +264,24 @@ TABLE_HEADER = ("| system | model | parameters | test MSE | rollout MSE 1x | 5x 
                 "settled | true dS/dt < 0 | same, away from equilibrium |\n|" + "---|" * 11)
 
 
-def compare_on(name: str, multiples: Sequence[int] = (1, 5, 20), progress: bool = False) -> Comparison:
+def compare_on(name: str, multiples: Sequence[int] = (1, 5, 20), progress: bool = False,
+               seed: int = 0) -> Comparison:
     """Train the GGD model of study system ``name`` and its parameter-matched MLP on the same
-    clean data with the same budget; measure test MSE, long rollouts and the second law."""
+    clean data with the same budget; measure test MSE, long rollouts and the second law.
+    ``seed`` seeds the initial weights and the training subsample (the data never change)."""
     from .data import TrajectoryData
     from .metrics import entropy_production
 
     setting = STUDY[name]
     system, trajectories, dt = study_data(name)
     data = TrajectoryData(trajectories, dt, seed=1)
-    models = study_models(name, system)
+    models = study_models(name, system, seed)
     test_states = data.test.trajectories[:, 1:-1]
     horizon = (data.test.trajectories.shape[1] - 1) * dt
     x0 = data.test.trajectories[:, 0]
     result = Comparison(name, system, models, {}, {}, {}, {}, math.nan, {})
     for m, model in models.items():
-        result.test_mse[m] = train_and_score(name, system, model, data.train, data.test, progress=progress)
+        result.test_mse[m] = train_and_score(name, system, model, data.train, data.test, progress=progress, seed=seed)
         result.parameters[m] = count_parameters(model)
         result.horizons[m] = horizon_errors(model, system, x0, horizon, multiples, dt=setting.rollout_dt)
         result.violations[m] = second_law_violations(model, system, test_states)
@@ -284,3 +289,67 @@ def compare_on(name: str, multiples: Sequence[int] = (1, 5, 20), progress: bool 
     ggd_states = torch.cat([test_states.reshape(-1, system.dim), result.horizons["GGD"].predicted.reshape(-1, system.dim)])
     result.own_production_min = float(entropy_production(models["GGD"], ggd_states).min())
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# What the chapter says about the comparison, as checks on the results of ``compare_on`` for all
+# study systems (``results``) and of the chapter's noise sweep (``rows``). benchmarks/robustness.py
+# counts how often each holds over seeds and thread counts; the chapter asserts only those in
+# ASSERTED_CLAIMS, which held in every run (a test checks this against benchmarks/robustness.md).
+
+def _h(results: dict, system: str, model: str) -> HorizonErrors:
+    return results[system].horizons[model]
+
+
+CLAIMS = {
+    "GGD: no true-entropy decrease away from equilibrium, all systems":
+        lambda r: all(c.violations_away["GGD"] == 0.0 for c in r.values()),
+    "GGD: every particle and kinetics rollout comes to rest":
+        lambda r: _h(r, "overdamped-2d", "GGD").settled == 1.0 and _h(r, "kinetics", "GGD").settled == 1.0,
+    "particle: the MLP's test MSE is at most GGD's":
+        lambda r: r["overdamped-2d"].test_mse["MLP"] <= r["overdamped-2d"].test_mse["GGD"],
+    "kinetics: GGD rollouts stay bounded at 20x (MSE < 1)":
+        lambda r: _h(r, "kinetics", "GGD").mse[-1] < 1,
+    "kinetics: the MLP blows up at 20x (MSE > 1e3)":
+        lambda r: _h(r, "kinetics", "MLP").mse[-1] > 1e3,
+    "kinetics: GGD is closer than the MLP at 20x":
+        lambda r: _h(r, "kinetics", "GGD").mse[-1] < _h(r, "kinetics", "MLP").mse[-1],
+    "kinetics: the MLP is closer than GGD at 5x":
+        lambda r: _h(r, "kinetics", "MLP").mse[1] < _h(r, "kinetics", "GGD").mse[1],
+    "kinetics: GGD ends within 1 % of the true equilibrium in no rollout":
+        lambda r: _h(r, "kinetics", "GGD").reached == 0.0,
+    "kinetics: the MLP decreases the true entropy at > 1 % of states away from equilibrium":
+        lambda r: r["kinetics"].violations_away["MLP"] > 0.01,
+    "diffusion: GGD is 10x closer than the MLP at every horizon":
+        lambda r: all(m > 10 * g for g, m in zip(_h(r, "diffusion", "GGD").mse, _h(r, "diffusion", "MLP").mse)),
+    "diffusion: GGD's test MSE is 100x below the MLP's":
+        lambda r: r["diffusion"].test_mse["GGD"] < 1e-2 * r["diffusion"].test_mse["MLP"],
+}
+
+
+def _noise(rows: list[dict]) -> dict:
+    return {(r["noise"], r["estimator"], r["model"]): r["mse"] for r in rows}
+
+
+NOISE_CLAIMS = {
+    "particle, 1 % noise: Savitzky-Golay targets 10x better than central differences, both models":
+        lambda rows: all(_noise(rows)[(1e-2, "savgol", m)] < 0.1 * _noise(rows)[(1e-2, "central", m)]
+                         for m in ("GGD", "MLP")),
+    "particle, 1 % noise: central differences 100x worse than clean data, both models":
+        lambda rows: all(_noise(rows)[(1e-2, "central", m)] > 100 * _noise(rows)[(0.0, "central", m)]
+                         for m in ("GGD", "MLP")),
+}
+
+#: The claims the chapter asserts: each held in every run of benchmarks/robustness.py.
+ASSERTED_CLAIMS: tuple[str, ...] = tuple(CLAIMS) + tuple(NOISE_CLAIMS)
+
+
+def claims_held(results: dict | None = None, noise_rows: list[dict] | None = None) -> dict[str, bool]:
+    """Which of :data:`CLAIMS` (given ``results``) and :data:`NOISE_CLAIMS` (given the rows of
+    the chapter's noise sweep) hold."""
+    out = {}
+    if results is not None:
+        out.update({k: bool(f(results)) for k, f in CLAIMS.items()})
+    if noise_rows is not None:
+        out.update({k: bool(f(noise_rows)) for k, f in NOISE_CLAIMS.items()})
+    return out

@@ -112,8 +112,9 @@ def diffusion_data(n: int = 1024, n_test: int = 256, steps: int = 64, dt: float 
     return system, data, tests
 
 
-def build_model(name: str, system, **overrides) -> GradientDynamicsModel:
-    """The model of experiment ``name`` (seeded, float64), with potentials prescribed as the thesis did."""
+def build_model(name: str, system, seed: int | None = None, **overrides) -> GradientDynamicsModel:
+    """The model of experiment ``name`` (float64, initial weights seeded with ``seed``, by
+    default the setting's), with potentials prescribed as the thesis did."""
     setting = SETTINGS[name]
     kwargs = dict(setting.model)
     if name == "kinetics-prescribed-S":
@@ -121,7 +122,7 @@ def build_model(name: str, system, **overrides) -> GradientDynamicsModel:
     if name == "kinetics-prescribed-Xi":
         kwargs["dissipation"] = system.dissipation
     kwargs.update(overrides)
-    torch.manual_seed(setting.seed)
+    torch.manual_seed(setting.seed if seed is None else seed)
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)  # same initial weights whatever the caller's default
     try:
@@ -143,6 +144,7 @@ class Result:
     thesis_mse: float
     wall_time: float
     extra_tests: dict[str, float] = field(default_factory=dict)
+    tests: dict[str, TrajectorySet] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -150,10 +152,14 @@ class Result:
         return self.test_mse / self.thesis_mse
 
 
-def run(name: str, progress: bool = True, device=None, **fit_overrides) -> Result:
-    """Generate the data, build and train the model of experiment ``name``, evaluate it."""
+def run(name: str, progress: bool = True, device=None, seed: int | None = None, **fit_overrides) -> Result:
+    """Generate the data, build and train the model of experiment ``name``, evaluate it.
+
+    ``seed`` (default: the setting's) seeds the initial weights and the training subsample;
+    the data are the same for every seed."""
     t0 = time.perf_counter()
     extra: dict[str, float] = {}
+    tests: dict[str, TrajectorySet] = {}
     if name.startswith("overdamped"):
         system, data = overdamped_data(dim=int(name[-2]))
     elif name.startswith("kinetics"):
@@ -162,8 +168,9 @@ def run(name: str, progress: bool = True, device=None, **fit_overrides) -> Resul
         system, data, tests = diffusion_data()
     else:
         raise KeyError(f"unknown experiment {name!r}; choose from {sorted(SETTINGS)}")
-    model = build_model(name, system)
-    kwargs = dict(SETTINGS[name].fit, seed=SETTINGS[name].seed, progress=progress, device=device)
+    seed = SETTINGS[name].seed if seed is None else int(seed)
+    model = build_model(name, system, seed=seed)
+    kwargs = dict(SETTINGS[name].fit, seed=seed, progress=progress, device=device)
     kwargs.update(fit_overrides)
     history = fit(model, data, **kwargs)
     if name == "diffusion":
@@ -174,4 +181,4 @@ def run(name: str, progress: bool = True, device=None, **fit_overrides) -> Resul
     else:
         test = float(velocity_mse(model, data))
         thesis = THESIS_MSE[name]
-    return Result(name, model, system, data, history, test, thesis, time.perf_counter() - t0, extra)
+    return Result(name, model, system, data, history, test, thesis, time.perf_counter() - t0, extra, tests)

@@ -1,0 +1,183 @@
+"""Robustness study: every number a chapter asserts, over seeds, thread counts and float32.
+
+A trained model depends on round-off (CPU kernels, thread count, BLAS, GPU) and on the seed;
+training amplifies the difference. This script re-trains every experiment whose numbers the
+book asserts and records each asserted quantity (``ggd_tutorial.levels.measure``) and each claim
+of the chapter "Why structure matters" (``ggd_tutorial.comparison.CLAIMS``) per run.
+
+    python benchmarks/robustness.py run               # the whole study (appends to robustness.jsonl)
+    python benchmarks/robustness.py run --threads 1   # only part of it, e.g. in two processes
+    python benchmarks/robustness.py report            # robustness.jsonl -> robustness.md
+
+Runs already in ``robustness.jsonl`` are skipped, so an interrupted study resumes where it
+stopped. Seeds change the initial weights and the training subsample, never the data; the
+thread count changes the floating-point path; float32 is what a GPU user asks for speed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from ggd_tutorial import comparison as cmp
+from ggd_tutorial import experiments as ex
+from ggd_tutorial import levels
+
+HERE = Path(__file__).resolve().parent
+RAW = HERE / "robustness.jsonl"
+REPORT = HERE / "robustness.md"
+THESIS = ["overdamped-1d", "overdamped-2d", "kinetics-prescribed-S", "kinetics-prescribed-Xi", "kinetics-free",
+          "diffusion"]
+#: (kind, name) -> seeds; every float64 run at each thread count, float32 at seed 0 only.
+PLAN = {("thesis", n): (0, 1, 2, 3, 4) for n in THESIS}
+PLAN[("thesis", "diffusion")] = (0, 1, 2)  # the slowest experiment: three seeds
+PLAN[("structure", "all")] = (0, 1, 2)
+PLAN[("noise", "overdamped-2d")] = (0, 1, 2)
+
+
+def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
+    """Train one configuration and return the quantities and claims it measured."""
+    if kind == "thesis":
+        result = ex.run(name, progress=False, seed=seed, dtype=dtype)
+        return {"values": levels.measure(result), "claims": {}}
+    if kind == "structure":
+        results = {s: cmp.compare_on(s, seed=seed) for s in cmp.STUDY}
+        values = {f"structure.{s}.test_mse": r.test_mse["GGD"] for s, r in results.items()}
+        values.update({f"structure.{s}.{m}.rollout_20x": r.horizons[m].mse[-1]
+                       for s, r in results.items() for m in r.horizons})
+        return {"values": values, "claims": cmp.claims_held(results=results)}
+    rows = cmp.noise_sweep(name, levels=(0.0, 1e-3, 1e-2), estimators=("central", "savgol"), seed=seed)
+    return {"values": {}, "claims": cmp.claims_held(noise_rows=rows)}
+
+
+def key(record: dict) -> tuple:
+    return record["kind"], record["name"], record["seed"], record["threads"], record["dtype"]
+
+
+def plan(threads: list[int], float32: bool) -> list[tuple]:
+    out = [(kind, name, seed, t, "float64") for t in threads for (kind, name), seeds in PLAN.items() for seed in seeds]
+    if float32 and 2 in threads:
+        out += [("thesis", name, 0, 2, "float32") for name in THESIS]
+    return out
+
+
+def run(args) -> None:
+    done = {key(r) for r in load()}
+    todo = [p for p in plan(args.threads, not args.no_float32) if p not in done and (not args.only or p[0] in args.only)]
+    print(f"{len(todo)} runs to do ({len(done)} already in {RAW.name})", flush=True)
+    for kind, name, seed, threads, dtype in todo:
+        torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        out = run_one(kind, name, seed, getattr(torch, dtype))
+        record = dict(kind=kind, name=name, seed=seed, threads=threads, dtype=dtype,
+                      wall_s=round(time.perf_counter() - t0, 1), machine=platform.machine(), torch=torch.__version__, **out)
+        with RAW.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        print(f"{kind:9} {name:24} seed {seed} threads {threads} {dtype}: {record['wall_s']:6.1f} s", flush=True)
+
+
+def load() -> list[dict]:
+    if not RAW.exists():
+        return []
+    return [json.loads(line) for line in RAW.read_text().splitlines() if line.strip()]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.2e}" if math.isfinite(v) and v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e3) else f"{v:.3g}"
+
+
+def report() -> str:
+    records = load()
+    f64 = [r for r in records if r["dtype"] == "float64"]
+    values: dict[str, list[float]] = {}
+    for r in f64:
+        for k, v in r["values"].items():
+            values.setdefault(k, []).append(v)
+    claims: dict[str, list[bool]] = {}
+    for r in f64:
+        for k, v in r["claims"].items():
+            claims.setdefault(k, []).append(v)
+    wall = sum(r["wall_s"] for r in records)
+    lines = [
+        "# Robustness study",
+        "",
+        f"Written by `python benchmarks/robustness.py report` from {len(records)} runs in `robustness.jsonl` "
+        f"(`python benchmarks/robustness.py run`; {wall / 60:.0f} min of training in all on a 2-core "
+        f"{records[0]['machine'] if records else '?'} CPU, torch {records[0]['torch'] if records else '?'}). "
+        "Each float64 run is one seed (initial weights and training subsample) at one torch thread count "
+        "(1 or 2); seeds per experiment: " + ", ".join(f"{n} {len(s)}" for (_, n), s in PLAN.items()) + ". "
+        f"An asserted upper level must be at least {levels.MARGIN:g}x the worst run, a lower level at most the "
+        f"worst run / {levels.MARGIN:g} (`tests/test_robustness.py` checks it).",
+        "",
+        "## Asserted quantities (float64)",
+        "",
+        "| quantity | runs | min | median | max | asserted level | margin kept |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for k in sorted(values):
+        v = values[k]
+        level = levels.LEVELS.get(k)
+        if level is None:
+            asserted, ok = "not asserted", ""
+        else:
+            worst = max(v) if level.sense == "<=" else min(v)
+            ok = "yes" if (level.bound >= levels.MARGIN * worst if level.sense == "<=" else
+                           level.bound <= worst / levels.MARGIN) else "**no**"
+            asserted = f"{level.sense} {_fmt(level.bound)}"
+        lines.append(f"| `{k}` | {len(v)} | {_fmt(min(v))} | {_fmt(statistics.median(v))} | {_fmt(max(v))} | "
+                     f"{asserted} | {ok} |")
+    lines += ["", "## Thesis levels", "", "<!-- headline-start -->",
+              "| experiment | thesis | median | worst | runs at or below the thesis level |", "|---|---|---|---|---|"]
+    for exp, thesis in ex.THESIS_MSE.items():
+        k = "diffusion.polynomial" if exp == "diffusion-polynomial" else f"{exp}.test_mse"
+        v = values.get(k, [])
+        if v:
+            lines.append(f"| {exp} | {thesis:.3e} | {statistics.median(v):.2e} | {max(v):.2e} | "
+                         f"{sum(x <= thesis for x in v)} of {len(v)} |")
+    lines += ["<!-- headline-end -->", "", "## Claims of the chapter *Why structure matters*", "",
+              "<!-- claims-start -->", "| claim | held in | asserted |", "|---|---|---|"]
+    for k, held in claims.items():
+        lines.append(f"| {k} | {sum(held)} of {len(held)} runs | {'yes' if k in cmp.ASSERTED_CLAIMS else 'no'} |")
+    lines += ["<!-- claims-end -->", "", "## float32 (not asserted: what a GPU user asking for speed gets)", "",
+              "| quantity | float32, seed 0 | float64, same seed and threads |", "|---|---|---|"]
+    f32 = {(r["name"], r["seed"], r["threads"]): r for r in records if r["dtype"] == "float32"}
+    for (name, seed, threads), r in f32.items():
+        ref = next((x for x in f64 if (x["name"], x["seed"], x["threads"]) == (name, seed, threads)), None)
+        for k, v in r["values"].items():
+            lines.append(f"| `{k}` | {_fmt(v)} | {_fmt(ref['values'][k]) if ref else '-'} |")
+    lines += ["", "## Wall time per run (seconds, median over runs)", "", "| run | threads | median s |", "|---|---|---|"]
+    times: dict[tuple, list[float]] = {}
+    for r in f64:
+        times.setdefault((r["kind"], r["name"], r["threads"]), []).append(r["wall_s"])
+    for (kind, name, t), v in sorted(times.items()):
+        lines.append(f"| {kind} {name} | {t} | {statistics.median(v):.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="train the runs not yet in robustness.jsonl")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--only", nargs="+", choices=["thesis", "structure", "noise"], help="only these kinds")
+    p.add_argument("--no-float32", action="store_true")
+    sub.add_parser("report", help="write robustness.md from robustness.jsonl")
+    args = parser.parse_args(argv)
+    torch.set_default_dtype(torch.float64)
+    if args.command == "run":
+        run(args)
+    text = report()
+    REPORT.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+r"""The levels the book asserts, and the measurements they bound.
+
+Training amplifies round-off: another CPU, thread count, BLAS build or GPU, or another seed,
+gives another trained model. A level asserted in a chapter therefore has to hold for *every*
+such run, not for the one on the author's machine. ``benchmarks/robustness.py`` re-trains
+every experiment over seeds and thread counts and records each quantity below;
+``benchmarks/robustness.md`` holds the minimum, median and maximum over the runs, and a test
+checks that every level here keeps a margin of :data:`MARGIN` from the worst run:
+
+* an upper level ``"<="`` (an error) must be at least ``MARGIN`` times the worst run;
+* a lower level ``">="`` (e.g. "the data do not fix the values of Xi") at most the worst run
+  divided by ``MARGIN``.
+
+:func:`measure` computes the quantities of a trained :class:`~ggd_tutorial.experiments.Result`
+exactly as the chapters do; :func:`check` is the assert the chapters use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .gauge import fix_gauge
+from .metrics import predict_trajectories, true_entropy_rate, velocity_mse
+
+#: Factor between an asserted level and the worst run of the robustness study.
+MARGIN = 2.0
+
+
+@dataclass(frozen=True)
+class Level:
+    """An asserted bound: ``value <= bound`` (``"<="``) or ``value >= bound`` (``">="``)."""
+
+    sense: str
+    bound: float
+    what: str
+
+    def holds(self, value: float) -> bool:
+        return value <= self.bound if self.sense == "<=" else value >= self.bound
+
+
+def _up(bound: float, what: str) -> Level:
+    return Level("<=", bound, what)
+
+
+def _low(bound: float, what: str) -> Level:
+    return Level(">=", bound, what)
+
+
+#: Every level a chapter asserts about a trained model (key: "experiment.quantity").
+LEVELS: dict[str, Level] = {
+    "overdamped-1d.test_mse": _up(1e-7, "test velocity MSE"),
+    "overdamped-1d.S_rank_deficit": _up(1e-2, "1 - rank correlation of learned and true S"),
+    "overdamped-1d.S_error": _up(0.5, "relative error of S after scale and shift"),
+    "overdamped-1d.Xi_error": _up(0.5, "relative error of Xi after scale and shift"),
+    "overdamped-2d.test_mse": _up(1e-6, "test velocity MSE"),
+    "overdamped-2d.rollout_mse": _up(1e-6, "rollout MSE over all test trajectories"),
+    "overdamped-2d.S_rank_deficit": _up(0.1, "1 - rank correlation of learned and true S"),
+    "overdamped-2d.S_error": _up(0.5, "relative error of S after scale and shift"),
+    "overdamped-2d.Xi_error": _up(0.5, "relative error of Xi after scale and shift"),
+    "kinetics-prescribed-S.test_mse": _up(1.760e-5, "test velocity MSE"),
+    "kinetics-prescribed-S.rollout_mse": _up(1e-4, "rollout MSE over all test trajectories"),
+    "kinetics-prescribed-S.Xi_error": _low(0.1, "relative error of the values of Xi (not fixed by data)"),
+    "kinetics-prescribed-Xi.test_mse": _up(7.026e-5, "test velocity MSE"),
+    "kinetics-prescribed-Xi.rollout_mse": _up(1e-3, "rollout MSE over all test trajectories"),
+    "kinetics-prescribed-Xi.S_error": _up(0.2, "relative error of S after the q-gauge"),
+    "kinetics-free.test_mse": _up(2.051e-5, "test velocity MSE"),
+    "kinetics-free.median_trajectory_mse": _up(1e-5, "median per-trajectory test MSE"),
+    "kinetics-free.rollout_mse": _up(1e-4, "rollout MSE over all test trajectories"),
+    "kinetics-free.S_error": _low(0.05, "relative error of S after gauge fixing (another valid S)"),
+    "kinetics-free.true_entropy_decrease": _up(1e-4, "largest decrease rate of the true entropy"),
+    "diffusion.polynomial": _up(1e-7, "test velocity MSE, polynomial profiles"),
+    "diffusion.gaussian_spikes": _up(1e-7, "test velocity MSE, Gaussian spikes"),
+    "diffusion.discontinuous": _up(1e-4, "test velocity MSE, steps"),
+    "diffusion.rollout_mse": _up(1e-4, "rollout MSE, worst of the three test families"),
+    "structure.overdamped-2d.test_mse": _up(1e-6, "GGD test MSE at the study budget"),
+    "structure.kinetics.test_mse": _up(2e-4, "GGD test MSE at the study budget"),
+    "structure.diffusion.test_mse": _up(1e-5, "GGD test MSE at the study budget"),
+}
+
+
+def check(key: str, value: float) -> None:
+    """Assert that ``value`` meets the level ``LEVELS[key]``, with a message that says which."""
+    level = LEVELS[key]
+    assert level.holds(value), (f"{key} = {value:.3e} misses its level {level.sense} {level.bound:.3e} "
+                                f"({level.what}; see benchmarks/robustness.md)")
+
+
+def _gauge_states(result) -> torch.Tensor:
+    if result.name == "overdamped-1d":
+        return torch.linspace(-1, 1, 201, dtype=torch.float64)[:, None]
+    if result.name == "overdamped-2d":
+        from .data import uniform_box
+
+        return uniform_box(2000, 2, -1, 1, seed=5)
+    return result.data.test.states[:, ::8].reshape(-1, result.system.dim)
+
+
+def measure(result) -> dict[str, float]:
+    """Every quantity of :data:`LEVELS` for a trained experiment, keyed as there, computed
+    as the chapter of that experiment computes it."""
+    name, model, system, data = result.name, result.model, result.system, result.data
+    out: dict[str, float] = {}
+    if name == "diffusion":
+        for family, s in result.tests.items():
+            out[f"{name}.{family.replace(' ', '_')}"] = float(velocity_mse(model, s))
+        out[f"{name}.fourier"] = float(velocity_mse(model, data))
+        out[f"{name}.rollout_mse"] = max(float(((p - t) ** 2).mean())
+                                         for _, t, p in (predict_trajectories(model, s) for s in result.tests.values()))
+        return out
+    out[f"{name}.test_mse"] = float(velocity_mse(model, data))
+    if name != "overdamped-1d":
+        stride = 1 if name.startswith("overdamped") else 2
+        _, true, pred = predict_trajectories(model, data, stride=stride)
+        out[f"{name}.rollout_mse"] = float(((pred - true) ** 2).mean())
+    gauge = fix_gauge(model, system, _gauge_states(result))
+    if name.startswith("overdamped"):
+        out[f"{name}.S_rank_deficit"] = 1.0 - gauge.entropy_rank_correlation
+        out[f"{name}.Xi_error"] = gauge.dissipation_error
+    if name != "kinetics-prescribed-S":
+        out[f"{name}.S_error"] = gauge.entropy_error
+    else:
+        out[f"{name}.Xi_error"] = gauge.dissipation_error
+    if name == "kinetics-free":
+        out[f"{name}.median_trajectory_mse"] = float(velocity_mse(model, data, per_trajectory=True).median())
+        states = data.test.states[:, ::4].reshape(-1, system.dim)
+        out[f"{name}.true_entropy_decrease"] = float(-true_entropy_rate(system, model, states).min())
+    return out
