@@ -70,9 +70,12 @@ def plan(threads: list[int], float32: bool) -> list[tuple]:
 
 def run(args) -> None:
     done = {key(r) for r in load()}
-    todo = [p for p in plan(args.threads, not args.no_float32) if p not in done and (not args.only or p[0] in args.only)]
+    todo = [p for p in plan(args.threads, not args.no_float32) if p not in done and (not args.only or p[0] in args.only)
+            and (not args.names or p[1] in args.names)]
     print(f"{len(todo)} runs to do ({len(done)} already in {RAW.name})", flush=True)
     for kind, name, seed, threads, dtype in todo:
+        if (kind, name, seed, threads, dtype) in {key(r) for r in load()}:
+            continue  # done meanwhile by another process of the study
         torch.set_num_threads(threads)
         t0 = time.perf_counter()
         out = run_one(kind, name, seed, getattr(torch, dtype))
@@ -167,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="train the runs not yet in robustness.jsonl")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--only", nargs="+", choices=["thesis", "structure", "noise"], help="only these kinds")
+    p.add_argument("--names", nargs="+", help="only these experiments (e.g. diffusion)")
     p.add_argument("--no-float32", action="store_true")
     sub.add_parser("report", help="write robustness.md from robustness.jsonl")
     args = parser.parse_args(argv)

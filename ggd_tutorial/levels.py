@@ -84,6 +84,7 @@ def check(key: str, value: float) -> None:
     level = LEVELS[key]
     assert level.holds(value), (f"{key} = {value:.3e} misses its level {level.sense} {level.bound:.3e} "
                                 f"({level.what}; see benchmarks/robustness.md)")
+    print(f"checked: {key} = {value:.2e} {level.sense} {level.bound:.1e}")
 
 
 def _gauge_states(result) -> torch.Tensor:

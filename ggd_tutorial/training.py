@@ -19,6 +19,10 @@ from .data import TrajectoryData, TrajectorySet
 from .integrators import rk4_step
 
 
+#: How often L-BFGS restarts (from the best weights, with half the step) after a non-finite loss.
+MAX_NONFINITE_RESTARTS = 3
+
+
 def default_device() -> torch.device:
     """CUDA if available, then Apple MPS, else CPU."""
     if torch.cuda.is_available():
@@ -45,6 +49,8 @@ class FitHistory:
     dtype: str = "float64"
     train_points: int = 0
     restored_best: bool = False
+    stop_reason: str = "budget"  # "budget", "stalled", "diverged" or "interrupted"
+    restarts_after_nonfinite: int = 0
 
     def record(self, loss: float, phase: str, t0: float) -> None:
         self.loss.append(float(loss))
@@ -122,8 +128,11 @@ def fit(
         times the cost per point). The history then records this state MSE.
 
     If L-BFGS produces a non-finite loss or the loss blows up, the best weights
-    seen are restored and a warning is issued; an interrupt (Ctrl-C) also ends
-    training with the best weights so far. The model is left on ``device``.
+    seen are restored and L-BFGS restarts with fresh curvature memory and half the step,
+    up to :data:`MAX_NONFINITE_RESTARTS` times, then stops with a warning
+    (``history.stop_reason == "diverged"``); a non-finite Adam phase hands L-BFGS the
+    initial weights. An interrupt (Ctrl-C) ends training with the best weights so far.
+    The model is left on ``device``.
     """
     train = data.train if isinstance(data, TrajectoryData) else data
     if not isinstance(train, TrajectorySet):
@@ -194,16 +203,23 @@ def fit(
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(phase="adam", mse=f"{history.final_loss:.2e}")
-            best_loss, best_state = _full_loss(predict, x, v), copy.deepcopy(model.state_dict())
+            adam_loss = _full_loss(predict, x, v)
+            if math.isfinite(adam_loss):
+                best_loss, best_state = adam_loss, copy.deepcopy(model.state_dict())
+            else:  # Adam diverged: L-BFGS starts again from the initial weights
+                model.load_state_dict(best_state)
+                history.restored_best = True
 
         # ---- full-batch L-BFGS, restarted when it stalls
         if lbfgs_steps:
             chunk = 20
 
+            lr = lbfgs_lr
+
             def new_lbfgs() -> torch.optim.LBFGS:
                 return torch.optim.LBFGS(
                     params,
-                    lr=lbfgs_lr,
+                    lr=lr,
                     max_iter=chunk,
                     max_eval=int(chunk * 1.25) + 5,
                     history_size=history_size,
@@ -234,20 +250,29 @@ def fit(
                 except (IndexError, RuntimeError):  # strong-Wolfe search can fail on NaN losses
                     history.record(math.nan, "lbfgs", t0)
                 done += k
-                current = history.final_loss
+                # the loss at the weights L-BFGS accepted (the last closure call may be a trial point)
+                current = _full_loss(predict, x, v) if math.isfinite(history.final_loss) else math.nan
                 if bar is not None:
                     bar.update(min(k, bar.total - bar.n))
                     bar.set_postfix(phase="lbfgs", mse=f"{min(current, best_loss):.2e}")
                 if not math.isfinite(current) or current > 1e3 * max(best_loss, 1e-300):
+                    # a non-finite or exploding trial point: back to the best weights, fresh
+                    # curvature memory and half the step, a bounded number of times
                     model.load_state_dict(best_state)
                     history.restored_best = True
-                    warnings.warn(
-                        f"L-BFGS diverged (loss {current:.3g}); restored the best weights "
-                        f"(loss {best_loss:.3g}) and stopped",
-                        RuntimeWarning,
-                        stacklevel=2,
-                    )
-                    break
+                    if history.restarts_after_nonfinite >= MAX_NONFINITE_RESTARTS:
+                        history.stop_reason = "diverged"
+                        warnings.warn(
+                            f"L-BFGS diverged (loss {current:.3g}) {MAX_NONFINITE_RESTARTS + 1} times; restored "
+                            f"the best weights (loss {best_loss:.3g}) and stopped",
+                            RuntimeWarning,
+                            stacklevel=2,
+                        )
+                        break
+                    history.restarts_after_nonfinite += 1
+                    lr *= 0.5
+                    opt = new_lbfgs()
+                    continue
                 if current <= best_loss:
                     best_loss, best_state = current, copy.deepcopy(model.state_dict())
                 # A stalled line search (e.g. at a kink of the positive reparameterization)
@@ -255,12 +280,14 @@ def fit(
                 if best_loss >= start_loss * (1 - 1e-9):
                     stalls += 1
                     if stalls >= 5:
+                        history.stop_reason = "stalled"
                         break
                     model.load_state_dict(best_state)
                     opt = new_lbfgs()
                 else:
                     stalls = 0
     except KeyboardInterrupt:
+        history.stop_reason = "interrupted"
         model.eval()
         try:
             current = _full_loss(predict, x, v)
@@ -272,6 +299,10 @@ def fit(
         warnings.warn("training interrupted; kept the best weights seen so far", RuntimeWarning, stacklevel=2)
     if bar is not None:
         bar.close()
+    if history.restarts_after_nonfinite and history.stop_reason != "diverged":
+        warnings.warn(f"L-BFGS met a non-finite or exploding loss {history.restarts_after_nonfinite} time(s); each "
+                      "time it restored the best weights and restarted with half the step", RuntimeWarning,
+                      stacklevel=2)
     model.eval()
     final = _full_loss(predict, x, v)
     if not math.isfinite(final) or final > best_loss:

@@ -1,5 +1,12 @@
+import os
+
 import pytest
 import torch
+
+
+def pytest_report_header(config):
+    return (f"torch {torch.__version__}, {torch.get_num_threads()} threads "
+            f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; the notebook kernels inherit it)")
 
 
 @pytest.fixture(autouse=True)

@@ -88,7 +88,8 @@ def test_every_system_chapter_states_runtime_and_asserts_levels():
     for name in ["overdamped", "kinetics", "diffusion"]:
         text = (ROOT / "book" / f"{name}.md").read_text()
         assert "Runtime on a 2-core CPU" in text
-        assert re.search(r"assert mse\w*(\[[^]]+\])?\s*<=?", text), f"{name}: no asserted MSE level"
+        assert re.search(r"lv\.check\(f?\"[\w{}.-]+\", mse", text), f"{name}: no asserted MSE level"
+        assert not re.search(r"assert mse\w*(\[[^]]+\])?\s*<", text), f"{name}: a level not backed by the study"
         assert "entropy_production" in text and "assert production.min() >=" in text
 
 
