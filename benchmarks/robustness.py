@@ -46,7 +46,8 @@ def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
     """Train one configuration and return the quantities and claims it measured."""
     if kind == "thesis":
         result = ex.run(name, progress=False, seed=seed, dtype=dtype)
-        return {"values": levels.measure(result), "claims": {}}
+        fit = {"stop_reason": result.history.stop_reason, "restarts": result.history.restarts_after_nonfinite}
+        return {"values": levels.measure(result), "claims": {}, "fit": fit}
     if kind == "structure":
         results = {s: cmp.compare_on(s, seed=seed) for s in cmp.STUDY}
         values = {f"structure.{s}.test_mse": r.test_mse["GGD"] for s, r in results.items()}
@@ -89,7 +90,12 @@ def run(args) -> None:
 def load() -> list[dict]:
     if not RAW.exists():
         return []
-    return [json.loads(line) for line in RAW.read_text().splitlines() if line.strip()]
+    records: dict[tuple, dict] = {}
+    for line in RAW.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            records.setdefault(key(record), record)  # two processes may have run the same configuration
+    return list(records.values())
 
 
 def _fmt(v: float) -> str:

@@ -5,7 +5,6 @@ counts); ``benchmarks/robustness.md`` is its report. A level tuned to one lucky 
 that failed in some run, fails here.
 """
 import importlib.util
-import json
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,16 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
-def runs():
-    records = [json.loads(line) for line in (BENCH / "robustness.jsonl").read_text().splitlines() if line.strip()]
-    return [r for r in records if r["dtype"] == "float64"]
+def study():
+    spec = importlib.util.spec_from_file_location("robustness", BENCH / "robustness.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def runs(study):
+    return [r for r in study.load() if r["dtype"] == "float64"]
 
 
 def values_of(runs, key):
@@ -54,9 +60,6 @@ def test_level_check_passes_and_fails():
         levels.check(low, levels.LEVELS[low].bound / 2)
 
 
-def test_the_committed_report_is_the_report_of_the_committed_runs():
-    spec = importlib.util.spec_from_file_location("robustness", BENCH / "robustness.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert (BENCH / "robustness.md").read_text() == module.report(), \
+def test_the_committed_report_is_the_report_of_the_committed_runs(study):
+    assert (BENCH / "robustness.md").read_text() == study.report(), \
         "benchmarks/robustness.md is stale: run `python benchmarks/robustness.py report`"
