@@ -72,7 +72,7 @@ def plan(threads: list[int], float32: bool) -> list[tuple]:
 def run(args) -> None:
     done = {key(r) for r in load()}
     todo = [p for p in plan(args.threads, not args.no_float32) if p not in done and (not args.only or p[0] in args.only)
-            and (not args.names or p[1] in args.names)]
+            and (not args.names or p[1] in args.names) and (args.seeds is None or p[2] in args.seeds)]
     print(f"{len(todo)} runs to do ({len(done)} already in {RAW.name})", flush=True)
     for kind, name, seed, threads, dtype in todo:
         if (kind, name, seed, threads, dtype) in {key(r) for r in load()}:
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--only", nargs="+", choices=["thesis", "structure", "noise"], help="only these kinds")
     p.add_argument("--names", nargs="+", help="only these experiments (e.g. diffusion)")
+    p.add_argument("--seeds", type=int, nargs="+", help="only these seeds")
     p.add_argument("--no-float32", action="store_true")
     sub.add_parser("report", help="write robustness.md from robustness.jsonl")
     args = parser.parse_args(argv)

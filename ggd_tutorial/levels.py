@@ -16,6 +16,7 @@ exactly as the chapters do; :func:`check` is the assert the chapters use.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -50,28 +51,28 @@ def _low(bound: float, what: str) -> Level:
 #: Every level a chapter asserts about a trained model (key: "experiment.quantity").
 LEVELS: dict[str, Level] = {
     "overdamped-1d.test_mse": _up(1e-7, "test velocity MSE"),
-    "overdamped-1d.S_rank_deficit": _up(1e-2, "1 - rank correlation of learned and true S"),
-    "overdamped-2d.test_mse": _up(1e-6, "test velocity MSE"),
-    "overdamped-2d.rollout_mse": _up(1e-6, "rollout MSE over all test trajectories"),
-    "overdamped-2d.S_rank_deficit": _up(0.1, "1 - rank correlation of learned and true S"),
-    "kinetics-prescribed-S.test_mse": _up(1.760e-5, "test velocity MSE"),
+    "overdamped-1d.S_rank_deficit": _up(0.02, "1 - rank correlation of learned and true S"),
+    "overdamped-2d.test_mse": _up(1e-7, "test velocity MSE"),
+    "overdamped-2d.rollout_mse": _up(5e-8, "rollout MSE over all test trajectories"),
+    "overdamped-2d.S_rank_deficit": _up(0.25, "1 - rank correlation of learned and true S"),
+    "kinetics-prescribed-S.test_mse": _up(3e-5, "test velocity MSE"),
     "kinetics-prescribed-S.rollout_mse": _up(1e-4, "rollout MSE over all test trajectories"),
     "kinetics-prescribed-S.Xi_error": _low(0.1, "relative error of the values of Xi (not fixed by data)"),
-    "kinetics-prescribed-Xi.test_mse": _up(7.026e-5, "test velocity MSE"),
-    "kinetics-prescribed-Xi.rollout_mse": _up(1e-3, "rollout MSE over all test trajectories"),
-    "kinetics-prescribed-Xi.S_error": _up(0.2, "relative error of S after the q-gauge"),
-    "kinetics-free.test_mse": _up(2.051e-5, "test velocity MSE"),
-    "kinetics-free.median_trajectory_mse": _up(1e-5, "median per-trajectory test MSE"),
-    "kinetics-free.rollout_mse": _up(1e-4, "rollout MSE over all test trajectories"),
+    "kinetics-prescribed-Xi.test_mse": _up(1e-4, "test velocity MSE"),
+    "kinetics-prescribed-Xi.rollout_mse": _up(2e-5, "rollout MSE over all test trajectories"),
+    "kinetics-free.test_mse": _up(5e-4, "test velocity MSE"),
+    "kinetics-free.median_trajectory_mse": _up(3e-4, "median per-trajectory test MSE"),
+    "kinetics-free.rollout_mse": _up(1e-3, "rollout MSE over all test trajectories"),
     "kinetics-free.S_error": _low(0.05, "relative error of S after gauge fixing (another valid S)"),
-    "kinetics-free.true_entropy_decrease": _up(1e-4, "largest decrease rate of the true entropy"),
-    "diffusion.polynomial": _up(1e-7, "test velocity MSE, polynomial profiles"),
-    "diffusion.gaussian_spikes": _up(1e-7, "test velocity MSE, Gaussian spikes"),
-    "diffusion.discontinuous": _up(1e-4, "test velocity MSE, steps"),
-    "diffusion.rollout_mse": _up(1e-4, "rollout MSE, worst of the three test families"),
+    "kinetics-free.true_entropy_decrease": _up(2e-4, "largest decrease rate of the true entropy"),
+    "diffusion.polynomial": _up(1e-5, "test velocity MSE, polynomial profiles"),
+    "diffusion.gaussian_spikes": _up(1e-5, "test velocity MSE, Gaussian spikes"),
+    "diffusion.discontinuous": _up(5e-3, "test velocity MSE, steps"),
+    "diffusion.rollout_mse": _up(2e-4, "rollout MSE, worst of the three test families"),
+    "diffusion.boltzmann_decrease": _up(1e-10, "largest decrease of the Boltzmann entropy along positive predictions"),
     "structure.overdamped-2d.test_mse": _up(1e-6, "GGD test MSE at the study budget"),
-    "structure.kinetics.test_mse": _up(2e-4, "GGD test MSE at the study budget"),
-    "structure.diffusion.test_mse": _up(1e-5, "GGD test MSE at the study budget"),
+    "structure.kinetics.test_mse": _up(1e-3, "GGD test MSE at the study budget"),
+    "structure.diffusion.test_mse": _up(5e-4, "GGD test MSE at the study budget"),
 }
 
 
@@ -81,6 +82,16 @@ def check(key: str, value: float) -> None:
     assert level.holds(value), (f"{key} = {value:.3e} misses its level {level.sense} {level.bound:.3e} "
                                 f"({level.what}; see benchmarks/robustness.md)")
     print(f"checked: {key} = {value:.2e} {level.sense} {level.bound:.1e}")
+
+
+def boltzmann_decrease(profiles: torch.Tensor) -> float:
+    """Largest decrease of the Boltzmann entropy :math:`-\\sum_i c_i\\ln c_i` between consecutive
+    samples of predicted diffusion profiles ``(batch, time, points)``; ``-inf`` when some
+    profile is not positive (the entropy is then undefined, and the chapter skips it)."""
+    if profiles.min() <= 0:
+        return -math.inf
+    entropy = -(profiles * profiles.log()).sum(-1)
+    return float(-entropy.diff(dim=1).min())
 
 
 def _gauge_states(result) -> torch.Tensor:
@@ -102,8 +113,9 @@ def measure(result) -> dict[str, float]:
         for family, s in result.tests.items():
             out[f"{name}.{family.replace(' ', '_')}"] = float(velocity_mse(model, s))
         out[f"{name}.fourier"] = float(velocity_mse(model, data))
-        out[f"{name}.rollout_mse"] = max(float(((p - t) ** 2).mean())
-                                         for _, t, p in (predict_trajectories(model, s) for s in result.tests.values()))
+        rollouts = [predict_trajectories(model, s)[1:] for s in result.tests.values()]
+        out[f"{name}.rollout_mse"] = max(float(((p - t) ** 2).mean()) for t, p in rollouts)
+        out[f"{name}.boltzmann_decrease"] = max(boltzmann_decrease(p) for _, p in rollouts)
         return out
     out[f"{name}.test_mse"] = float(velocity_mse(model, data))
     if name != "overdamped-1d":
