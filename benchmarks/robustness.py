@@ -40,6 +40,7 @@ PLAN = {("thesis", n): (0, 1, 2, 3, 4) for n in THESIS}
 PLAN[("thesis", "diffusion")] = (0, 1, 2)  # the slowest experiment: three seeds
 PLAN[("structure", "all")] = (0, 1, 2)
 PLAN[("noise", "overdamped-2d")] = (0, 1, 2)
+LABEL = {"thesis": "{}", "structure": "structure comparison", "noise": "noise sweep ({})"}
 
 
 def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
@@ -118,10 +119,11 @@ def report() -> str:
         "# Robustness study",
         "",
         f"Written by `python benchmarks/robustness.py report` from {len(records)} runs in `robustness.jsonl` "
-        f"(`python benchmarks/robustness.py run`; {wall / 60:.0f} min of training in all on a 2-core "
-        f"{records[0]['machine'] if records else '?'} CPU, torch {records[0]['torch'] if records else '?'}). "
+        f"(`python benchmarks/robustness.py run`; the runs' wall times add up to {wall / 60:.0f} min on a 2-core "
+        f"{records[0]['machine'] if records else '?'} CPU, torch {records[0]['torch'] if records else '?'}; the "
+        "1-thread runs went two at a time, one per core, so the study took about 50 min). "
         "Each float64 run is one seed (initial weights and training subsample) at one torch thread count "
-        "(1 or 2); seeds per experiment: " + ", ".join(f"{n} {len(s)}" for (_, n), s in PLAN.items()) + ". "
+        "(1 or 2); seeds: " + ", ".join(f"{LABEL[kind].format(n)} {len(s)}" for (kind, n), s in PLAN.items()) + ". "
         f"An asserted upper level must be at least {levels.MARGIN:g}x the worst run, a lower level at most the "
         f"worst run / {levels.MARGIN:g} (`tests/test_robustness.py` checks it).",
         "",
