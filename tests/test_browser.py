@@ -100,7 +100,7 @@ def test_chapter_renders_offline(browser, name):
         assert page.locator('button[onclick*="print"], .btn-download-pdf-button').count(), f"{name}: no PDF button"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-        assert not errors, f"{name}: JavaScript errors {errors}"
         assert not refused, f"{name}: the page needs the network for {refused}"
+        assert not errors, f"{name}: JavaScript errors {errors}"
     finally:
         page.close()
