@@ -34,6 +34,14 @@ def rk4_step(f: VectorField, x: Tensor, dt: float) -> Tensor:
 STEPPERS = {"euler": euler_step, "rk4": rk4_step}
 
 
+def _model_dtype_device(f: VectorField, like: Tensor) -> tuple[torch.dtype, torch.device]:
+    """Dtype and device of a model's parameters, or of ``like`` for a parameter-free field."""
+    params = list(getattr(f, "parameters", lambda: [])())
+    if params:
+        return params[0].dtype, params[0].device
+    return like.dtype, like.device
+
+
 def rollout(
     vector_field: VectorField,
     x0: Tensor,
@@ -46,7 +54,9 @@ def rollout(
 
     Returns a tensor of shape ``(batch, steps, dim)`` whose first time slice is
     ``x0``; consecutive slices are ``dt`` apart, each reached with ``substeps``
-    steps of the chosen ``method`` ("rk4" or "euler").
+    steps of the chosen ``method`` ("rk4" or "euler"). The integration runs on the
+    model's device and dtype (e.g. a GPU after training); the result comes back on
+    ``x0``'s device and dtype.
     """
     if method not in STEPPERS:
         raise ValueError(f"method must be one of {sorted(STEPPERS)}, got {method!r}")
@@ -58,11 +68,12 @@ def rollout(
         raise ValueError(f"x0 must have shape (batch, dim), got {tuple(x0.shape)}")
     step = STEPPERS[method]
     h = dt / substeps
-    out = [x0]
-    x = x0
+    dtype, device = _model_dtype_device(vector_field, x0)
+    x = x0.to(device=device, dtype=dtype)
+    out = [x]
     with torch.no_grad():
         for _ in range(int(steps) - 1):
             for _ in range(int(substeps)):
                 x = step(vector_field, x, h)
             out.append(x)
-    return torch.stack(out, dim=1)
+    return torch.stack(out, dim=1).to(x0)

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from .data import TrajectoryData, TrajectorySet
-from .integrators import VectorField, rollout
+from .integrators import VectorField, _model_dtype_device, rollout
 
 
 def _as_set(data: TrajectoryData | TrajectorySet, split: str = "test") -> TrajectorySet:
@@ -19,13 +19,6 @@ def _as_set(data: TrajectoryData | TrajectorySet, split: str = "test") -> Trajec
     if isinstance(data, TrajectorySet):
         return data
     raise TypeError("expected a TrajectoryData or TrajectorySet")
-
-
-def _model_dtype_device(f: VectorField, like: Tensor) -> tuple[torch.dtype, torch.device]:
-    params = list(getattr(f, "parameters", lambda: [])())
-    if params:
-        return params[0].dtype, params[0].device
-    return like.dtype, like.device
 
 
 def evaluate(f: VectorField, x: Tensor, chunk: int = 65536) -> Tensor:

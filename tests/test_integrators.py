@@ -63,3 +63,20 @@ def test_rollout_bad_input():
         g.rollout(nonlinear, torch.randn(2, 2), 0.1, 3, method="rk2")
     with pytest.raises(ValueError, match="dt"):
         g.rollout(nonlinear, torch.randn(2, 2), 0.0, 3)
+
+
+def test_rollout_runs_on_the_models_dtype_and_returns_the_callers():
+    import ggd_tutorial as g
+
+    torch.manual_seed(0)
+    model64 = g.GradientDynamicsModel(2, hidden=(8,)).to(torch.float64)
+    model32 = g.GradientDynamicsModel(2, hidden=(8,)).to(torch.float32)
+    model32.load_state_dict({k: v.float() for k, v in model64.state_dict().items()})
+    x64 = torch.tensor([[0.3, -0.2], [0.5, 0.1]], dtype=torch.float64)
+    reference = g.rollout(model64, x64, 0.05, 20)
+    mixed = g.rollout(model32, x64, 0.05, 20)          # float32 model, float64 states
+    assert mixed.dtype == torch.float64 and mixed.device == x64.device
+    assert torch.allclose(mixed, reference, atol=1e-5)
+    back = g.rollout(model64, x64.float(), 0.05, 20)    # float64 model, float32 states
+    assert back.dtype == torch.float32
+    assert torch.allclose(back.double(), reference, atol=1e-6)
