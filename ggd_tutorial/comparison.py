@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from .data import _generator
 from .integrators import VectorField, rollout
-from .metrics import _model_dtype_device, evaluate, true_entropy_rate
+from .metrics import evaluate, true_entropy_rate
 from .networks import MLPVectorField, count_parameters
 
 
@@ -104,8 +104,7 @@ def horizon_errors(
     per_horizon = max(int(round(horizon / dt)), 1)
     steps = per_horizon * max(multiples) + 1
     true = rollout(system, x0, dt, steps)
-    dtype, device = _model_dtype_device(f, x0)
-    pred = rollout(f, x0.to(device=device, dtype=dtype), dt, steps).to(true)
+    pred = rollout(f, x0, dt, steps)  # integrated on f's device and dtype, returned on x0's
     mse = tuple(_finite_or_inf(((pred[:, m * per_horizon] - true[:, m * per_horizon]) ** 2).mean())
                 for m in multiples)
     tol = tolerance * float(true.pow(2).mean().sqrt())
