@@ -175,11 +175,12 @@ def train_and_score(name: str, system, model: nn.Module, train, test, estimator:
     seeded with ``seed``) and return its :func:`true_velocity_mse` on the clean ``test``
     trajectories. ``estimator`` is "central", "savgol" (velocity targets) or "rollout"
     (short-window rollout loss)."""
+    from . import experiments as ex
     from .data import TrajectorySet
     from .training import fit
 
     setting = STUDY[name]
-    kwargs = dict(setting.fit, progress=progress, seed=seed)
+    kwargs = dict(ex.FIXED_BUDGET, **setting.fit, progress=progress, seed=seed)
     if estimator == "rollout":
         kwargs["rollout_window"] = setting.rollout_window
         kwargs["max_points"] = min(kwargs.get("max_points") or 10**9, 500)  # ~4k x the cost per point

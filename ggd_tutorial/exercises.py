@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .integrators import rk4_step
+from .integrators import _model_dtype_device, rk4_step
 from .networks import positive_weight
 
 
@@ -117,16 +117,19 @@ def check_entropy_production(fn: Callable, model, dim: int | None = None) -> Fee
     """Check ``fn(model, x)`` against dS/dt = x* . xdot of a :class:`GradientDynamicsModel`."""
     dim = dim or model.dim
     x = torch.randn(200, dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    dtype, device = _model_dtype_device(model, x)
+    x = x.to(device=device, dtype=dtype)  # the model's device and dtype, so a GPU model is graded fairly
     try:
         got = fn(model, x)
     except Exception as err:
         return Feedback(False, f"calling fn(model, x) raised {type(err).__name__}: {err}")
     expected = model.entropy_production(x).detach()
-    got = torch.as_tensor(got).detach()
+    got = torch.as_tensor(got).detach().to(expected)
     if got.shape != expected.shape:
         return Feedback(False, f"expected one value per state, shape {tuple(expected.shape)}, got {tuple(got.shape)}")
-    if torch.allclose(got, -expected, rtol=1e-6, atol=1e-10) and expected.abs().max() > 0:
+    rtol, atol = (1e-6, 1e-10) if expected.dtype == torch.float64 else (1e-4, 1e-6)
+    if torch.allclose(got, -expected, rtol=rtol, atol=atol) and expected.abs().max() > 0:
         return Feedback(False, "wrong sign: dS/dt = (dS/dx) . xdot is non-negative")
-    if not torch.allclose(got, expected, rtol=1e-6, atol=1e-10):
+    if not torch.allclose(got, expected, rtol=rtol, atol=atol):
         return Feedback(False, "values differ from x* . xdot with x* = dS/dx and xdot = model(x)")
     return Feedback(True, "matches x* . xdot on 200 random states")

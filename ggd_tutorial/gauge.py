@@ -20,6 +20,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from .integrators import _model_dtype_device
+
 
 @dataclass
 class GaugeFit:
@@ -92,9 +94,7 @@ def fix_gauge(
         else none.
     """
     states = states.detach()
-    params = list(model.parameters())
-    dtype = params[0].dtype if params else states.dtype
-    device = params[0].device if params else states.device
+    dtype, device = _model_dtype_device(model, states)
     xs = states.to(device=device, dtype=dtype)
     if fit_scale is None:
         fit_scale = bool(getattr(model, "learns_entropy", True) and getattr(model, "learns_dissipation", True))

@@ -23,6 +23,11 @@ def _as_batch(x: Tensor, dim: int) -> Tensor:
 
 
 def _require_positive(c: Tensor, what: str) -> None:
+    """Refuse non-positive concentrations, on the CPU. On an accelerator the check would cost a
+    host synchronisation in every call of a training loop; there a non-positive concentration
+    gives NaN, which :func:`~ggd_tutorial.training.fit` detects and reports."""
+    if c.device.type != "cpu":
+        return
     if not torch.all(c > 0):
         bad = c[~(c > 0)].flatten()[:3].tolist()
         raise ValueError(
@@ -158,34 +163,46 @@ class MassActionKinetics(GradientSystem):
         rank = int((s > 1e-10 * s.max()).sum())
         return u[:, rank:].T.contiguous()
 
+    def _constants(self, x: Tensor) -> dict[str, Tensor]:
+        """The constants on ``x``'s device and dtype, copied there once and cached (no host
+        copy in every call of a training loop)."""
+        key = (x.device, x.dtype)
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            kf, kb = self.rate_constants
+            names = dict(nu=self.nu, kf=kf, kb=kb, alpha=self.reactant_orders, beta=self.product_orders,
+                         Q=self.Q, W0=self.W0, nu_abs=self.nu.abs())
+            cache[key] = {k: v.to(device=x.device, dtype=x.dtype) for k, v in names.items()}
+        return cache[key]
+
     def _nu(self, x: Tensor) -> Tensor:
-        return self.nu.to(dtype=x.dtype, device=x.device)
+        return self._constants(x)["nu"]
 
     def velocity(self, c: Tensor) -> Tensor:
         c = _as_batch(c, self.dim)
-        kf, kb = (k.to(c) for k in self.rate_constants)
-        alpha, beta = self.reactant_orders.to(c), self.product_orders.to(c)
-        fwd = torch.prod(c[:, :, None] ** alpha, dim=1)
-        bwd = torch.prod(c[:, :, None] ** beta, dim=1)
-        return (kf * fwd - kb * bwd) @ self._nu(c).T
+        k = self._constants(c)
+        fwd = torch.prod(c[:, :, None] ** k["alpha"], dim=1)
+        bwd = torch.prod(c[:, :, None] ** k["beta"], dim=1)
+        return (k["kf"] * fwd - k["kb"] * bwd) @ k["nu"].T
 
     def entropy(self, c: Tensor) -> Tensor:
         c = _as_batch(c, self.dim)
         _require_positive(c, "MassActionKinetics.entropy")
-        return -(c * (torch.log(c) + self.Q.to(c))).sum(-1)
+        return -(c * (torch.log(c) + self._constants(c)["Q"])).sum(-1)
 
     def conjugate(self, c: Tensor) -> Tensor:
         c = _as_batch(c, self.dim)
         _require_positive(c, "MassActionKinetics.conjugate")
-        return -(torch.log(c) + self.Q.to(c) + 1)
+        return -(torch.log(c) + self._constants(c)["Q"] + 1)
 
     def dissipation(self, c: Tensor, c_star: Tensor) -> Tensor:
         c = _as_batch(c, self.dim)
         c_star = _as_batch(c_star, self.dim)
         _require_positive(c, "MassActionKinetics.dissipation")
-        nu = self._nu(c)
+        k = self._constants(c)
+        nu = k["nu"]
         affinity = -c_star @ nu  # X_n
-        weight = self.W0.to(c) * torch.exp(0.5 * torch.log(c) @ nu.abs())
+        weight = k["W0"] * torch.exp(0.5 * torch.log(c) @ k["nu_abs"])
         return (weight * (torch.cosh(affinity / 2) - 1)).sum(-1)
 
     def __repr__(self) -> str:

@@ -9,6 +9,14 @@ def pytest_report_header(config):
             f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; the notebook kernels inherit it)")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Chapter notebooks (nbval) are the `notebooks` tier, and slow."""
+    for item in items:
+        if str(item.fspath).endswith(".ipynb"):
+            item.add_marker(pytest.mark.notebooks)
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _float64_and_seed():
     old = torch.get_default_dtype()

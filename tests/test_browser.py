@@ -25,6 +25,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-component-update", "--disable-sync"]
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(not HTML.exists(), reason="book not built: run `jupyter-book build .` first"),
     pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
                        reason="no Chromium: `apt-get install chromium` (or set GGD_CHROMIUM)"),

@@ -68,6 +68,7 @@ def test_rollout_windows_pair_each_start_with_the_states_that_follow():
         rollout_windows(g.TrajectorySet(traj, 0.1), 10, None)
 
 
+@pytest.mark.slow
 def test_rollout_loss_learns_the_overdamped_particle_from_noisy_states():
     system = g.OverdampedParticle(dim=1, gamma=1.0)
     traj = g.simulate(system, g.uniform_box(16, 1, -1, 1, seed=0), 0.01, 200)

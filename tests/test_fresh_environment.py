@@ -26,6 +26,8 @@ print("\\n".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_typ
 """
 
 
+@pytest.mark.slow
+@pytest.mark.network
 @pytest.mark.skipif(os.environ.get("GGD_SKIP_FRESH_VENV") == "1", reason="GGD_SKIP_FRESH_VENV=1")
 def test_generated_notebook_runs_after_only_pip_install(tmp_path):
     venv = tmp_path / "venv"
