@@ -12,6 +12,7 @@ from .data import (
 )
 from .gauge import GaugeFit, fix_gauge
 from .integrators import euler_step, rk4_step, rollout
+from .loading import read_trajectories_csv, trajectories_from_arrays, write_trajectories_csv
 from .metrics import (
     entropy_production,
     finite_difference_floor,

@@ -174,7 +174,7 @@ def savgol_differences(trajectories: Tensor, dt: float, window: int = 15, order:
 DERIVATIVES = {"central": central_differences, "savgol": savgol_differences}
 
 
-def _validate(trajectories: Tensor, dt: float, dim: int | None = None) -> Tensor:
+def _validate(trajectories: Tensor, dt: float, dim: int | None = None, lengths: Tensor | None = None) -> Tensor:
     if not isinstance(trajectories, Tensor):
         trajectories = torch.as_tensor(trajectories)
     if trajectories.ndim != 3:
@@ -183,17 +183,26 @@ def _validate(trajectories: Tensor, dt: float, dim: int | None = None) -> Tensor
         )
     if dim is not None and trajectories.shape[-1] != dim:
         raise ValueError(f"trajectories have dim {trajectories.shape[-1]}, expected {dim}")
-    if trajectories.shape[1] < 3:
-        raise ValueError(
-            f"need at least 3 time steps for central differences, got {trajectories.shape[1]}"
-        )
+    shortest = trajectories.shape[1] if lengths is None else int(lengths.min())
+    if shortest < 3:
+        raise ValueError(f"need at least 3 time steps for central differences, got {shortest}")
     if trajectories.shape[0] < 1:
         raise ValueError("need at least one trajectory")
     if not isinstance(dt, (int, float)) or not dt > 0:
         raise ValueError(f"dt must be a positive number, got {dt}")
-    if not torch.isfinite(trajectories).all():
+    if not torch.isfinite(trajectories[_observed(trajectories, lengths)]).all():
         raise ValueError("trajectories contain NaN or inf")
     return trajectories
+
+
+def _observed(trajectories: Tensor, lengths: Tensor | None) -> Tensor:
+    """Boolean mask (trajectories, steps): samples inside each trajectory's length."""
+    n, steps = trajectories.shape[:2]
+    if lengths is None:
+        return torch.ones(n, steps, dtype=torch.bool)
+    if lengths.shape != (n,) or int(lengths.max()) > steps:
+        raise ValueError(f"lengths must be one length <= {steps} per trajectory, got shape {tuple(lengths.shape)}")
+    return torch.arange(steps)[None] < lengths[:, None]
 
 
 @dataclass
@@ -203,21 +212,27 @@ class TrajectorySet:
     ``states`` and ``velocities`` have shape ``(trajectories, steps - 2, dim)``: the interior
     samples and their central differences (``derivative="central"``), or Savitzky--Golay
     smoothed states and derivatives (``"savgol"``, window ``savgol_window``, cubic).
+    Trajectories of different lengths are stored padded with NaN after their ``lengths``
+    (see :func:`~ggd_tutorial.loading.trajectories_from_arrays`); ``valid`` marks the interior points that
+    exist, and every metric averages over those only.
     """
 
     trajectories: Tensor
     dt: float
     derivative: str = "central"
     savgol_window: int = 15
+    lengths: Tensor | None = None
     states: Tensor = field(init=False, repr=False)
     velocities: Tensor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.trajectories = _validate(self.trajectories, self.dt)
+        self.trajectories = _validate(self.trajectories, self.dt, lengths=self.lengths)
         self.dt = float(self.dt)
         if self.derivative == "central":
             self.states, self.velocities = central_differences(self.trajectories, self.dt)
         elif self.derivative == "savgol":
+            if self.lengths is not None:
+                raise ValueError("derivative='savgol' needs trajectories of equal length")
             self.states, self.velocities = savgol_differences(self.trajectories, self.dt, self.savgol_window)
         else:
             raise ValueError(f"derivative must be one of {sorted(DERIVATIVES)}, got {self.derivative!r}")
@@ -233,16 +248,31 @@ class TrajectorySet:
     def times(self) -> Tensor:
         return torch.arange(self.trajectories.shape[1], dtype=torch.float64) * self.dt
 
+    @property
+    def valid(self) -> Tensor:
+        """Mask (trajectories, steps - 2) of interior points with both neighbours observed."""
+        return _observed(self.trajectories, self.lengths)[:, 2:]
+
     def points(self, time_stride: int = 1) -> tuple[Tensor, Tensor]:
         """Flattened ``(states, velocities)`` pairs, keeping every ``time_stride``-th time."""
         s = self.states[:, :: int(time_stride)]
         v = self.velocities[:, :: int(time_stride)]
-        return s.reshape(-1, self.dim), v.reshape(-1, self.dim)
+        if self.lengths is None:
+            return s.reshape(-1, self.dim), v.reshape(-1, self.dim)
+        keep = self.valid[:, :: int(time_stride)]
+        return s[keep], v[keep]
+
+    def time_index(self, time_stride: int = 1) -> Tensor:
+        """Index along the trajectory of every pair of :meth:`points` (0 for the first interior sample)."""
+        index = torch.arange(self.states.shape[1])[:: int(time_stride)].expand(len(self), -1)
+        return index.reshape(-1) if self.lengths is None else index[self.valid[:, :: int(time_stride)]]
 
 
 class TrajectoryData:
     """Trajectories ``(n, steps, dim)`` sampled every ``dt``, split by trajectory.
 
+    ``lengths`` (one per trajectory) marks trajectories shorter than the tensor, padded with NaN
+    (what :mod:`ggd_tutorial.loading` builds from lists of trajectories of different lengths).
     ``test_fraction`` of the trajectories (at least one if the fraction is positive)
     go to ``.test``, chosen by a permutation seeded with ``seed``; the rest to
     ``.train``. ``derivative`` ("central" or "savgol") and ``savgol_window`` choose how the
@@ -250,8 +280,8 @@ class TrajectoryData:
     """
 
     def __init__(self, trajectories: Tensor, dt: float, test_fraction: float = 0.2, seed: int = 0,
-                 derivative: str = "central", savgol_window: int = 15) -> None:
-        trajectories = _validate(trajectories, dt)
+                 derivative: str = "central", savgol_window: int = 15, lengths: Tensor | None = None) -> None:
+        trajectories = _validate(trajectories, dt, lengths=lengths)
         if not 0.0 <= test_fraction < 1.0:
             raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
         n = trajectories.shape[0]
@@ -265,8 +295,14 @@ class TrajectoryData:
         self.train_index = perm[n_test:].sort().values
         self.trajectories = trajectories
         self.dt = float(dt)
-        self.train = TrajectorySet(trajectories[self.train_index], dt, derivative, savgol_window)
-        self.test = TrajectorySet(trajectories[self.test_index], dt, derivative, savgol_window) if n_test else None
+        self.lengths = lengths
+
+        def subset(index: Tensor) -> TrajectorySet:
+            sub_lengths = None if lengths is None else lengths[index]
+            return TrajectorySet(trajectories[index], dt, derivative, savgol_window, sub_lengths)
+
+        self.train = subset(self.train_index)
+        self.test = subset(self.test_index) if n_test else None
 
     @property
     def dim(self) -> int:

@@ -42,9 +42,16 @@ def velocity_mse(
     """
     s = _as_set(data, split)
     n, t, d = s.states.shape
-    pred = evaluate(f, s.states.reshape(-1, d)).reshape(n, t, d)
-    err = (pred - s.velocities) ** 2
-    return err.mean(dim=(1, 2)) if per_trajectory else float(err.mean())
+    if s.lengths is None:
+        pred = evaluate(f, s.states.reshape(-1, d)).reshape(n, t, d)
+        err = (pred - s.velocities) ** 2
+        return err.mean(dim=(1, 2)) if per_trajectory else float(err.mean())
+    valid = s.valid  # trajectories of different lengths: average over the observed points only
+    err = torch.zeros(n, t, d, dtype=s.states.dtype)
+    err[valid] = (evaluate(f, s.states[valid]) - s.velocities[valid]) ** 2
+    if per_trajectory:
+        return err.sum(dim=(1, 2)) / (valid.sum(1) * d)
+    return float(err[valid].mean())
 
 
 def finite_difference_floor(system: VectorField, data: TrajectoryData | TrajectorySet, split: str = "test") -> float:
@@ -78,7 +85,13 @@ def rollout_mse(
     """MSE between trajectories integrated with ``f`` from the true initial states and the data."""
     _, true, pred = predict_trajectories(f, data, stride=stride, method=method, split=split)
     err = (pred - true) ** 2
-    return err.mean(dim=(1, 2)) if per_trajectory else float(err.mean())
+    observed = torch.isfinite(true).all(-1)  # padding after a shorter trajectory's end is NaN
+    if bool(observed.all()):
+        return err.mean(dim=(1, 2)) if per_trajectory else float(err.mean())
+    err = torch.where(observed[..., None], err, torch.zeros_like(err))
+    if per_trajectory:
+        return err.sum(dim=(1, 2)) / (observed.sum(1) * err.shape[-1])
+    return float(err[observed].mean())
 
 
 def entropy_production(model: Callable, trajectory: Tensor) -> Tensor:

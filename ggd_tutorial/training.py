@@ -471,7 +471,7 @@ def subsample(
 ) -> tuple[Tensor, Tensor]:
     """Training pairs (states, velocities): a seeded subsample of ``train``, see :func:`fit`."""
     states, velocities = train.points(time_stride)
-    index = _choose(len(train), states.shape[0] // len(train), max_points, early_fraction, generator)
+    index = _choose(train.time_index(time_stride), max_points, early_fraction, generator)
     return (states, velocities) if index is None else (states[index], velocities[index])
 
 
@@ -491,25 +491,29 @@ def rollout_windows(
         raise ValueError(f"rollout_window={window} needs trajectories longer than {window} samples")
     starts = traj[:, :n_start:time_stride]
     follow = torch.stack([traj[:, j : j + n_start : time_stride] for j in range(1, window + 1)], dim=2)
+    time_index = torch.arange(n_start)[::time_stride].expand(len(train), -1)
+    if train.lengths is not None:  # windows that end inside their trajectory
+        keep = time_index + window < train.lengths[:, None]
+        starts, follow, time_index = starts[keep], follow[keep], time_index[keep]
     starts, follow = starts.reshape(-1, train.dim), follow.reshape(-1, window, train.dim)
-    index = _choose(len(train), starts.shape[0] // len(train), max_points, early_fraction, generator)
+    index = _choose(time_index.reshape(-1), max_points, early_fraction, generator)
     return (starts, follow) if index is None else (starts[index], follow[index])
 
 
-def _choose(n_traj: int, n_time: int, max_points: int | None, early_fraction: float,
+def _choose(time_index: Tensor, max_points: int | None, early_fraction: float,
             generator: torch.Generator | None) -> Tensor | None:
-    """Indices of the flattened (trajectory, time) grid to keep; ``None`` keeps all."""
+    """Indices of the points (each at ``time_index`` along its trajectory) to keep; ``None`` keeps all.
+    ``early_fraction`` of them are drawn with weight ``1 / (time_index + 1)``, the rest uniformly."""
     if not 0.0 <= early_fraction <= 1.0:
         raise ValueError(f"early_fraction must be in [0, 1], got {early_fraction}")
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
-    total = n_traj * n_time
+    total = time_index.numel()
     if max_points is None or total <= max_points:
         return None
     n_early = int(round(early_fraction * max_points))
     chosen = torch.zeros(total, dtype=torch.bool)
     if n_early:
-        time_index = torch.arange(n_time, dtype=torch.float64).repeat(n_traj)
-        picks = torch.multinomial(1.0 / (time_index + 1.0), n_early, replacement=False, generator=gen)
+        picks = torch.multinomial(1.0 / (time_index.double() + 1.0), n_early, replacement=False, generator=gen)
         chosen[picks] = True
     rest = torch.nonzero(~chosen).squeeze(1)
     extra = rest[torch.randperm(len(rest), generator=gen)[: int(max_points) - n_early]]
