@@ -40,7 +40,9 @@ PLAN = {("thesis", n): (0, 1, 2, 3, 4) for n in THESIS}
 PLAN[("thesis", "diffusion")] = (0, 1, 2)  # the slowest experiment: three seeds
 PLAN[("structure", "all")] = (0, 1, 2)
 PLAN[("noise", "overdamped-2d")] = (0, 1, 2)
-LABEL = {"thesis": "{}", "structure": "structure comparison", "noise": "noise sweep ({})"}
+PLAN[("own", "heat-exchange")] = (0, 1, 2)
+LABEL = {"thesis": "{}", "structure": "structure comparison", "noise": "noise sweep ({})",
+         "own": "{} (fit's defaults)"}
 
 
 def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
@@ -49,6 +51,25 @@ def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
         result = ex.run(name, progress=False, seed=seed, dtype=dtype)
         fit = {"stop_reason": result.history.stop_reason, "restarts": result.history.restarts_after_nonfinite}
         return {"values": levels.measure(result), "claims": {}, "fit": fit}
+    if kind == "own":  # the chapter "Learn your own system": CSV round trip, defaults
+        import tempfile
+
+        import ggd_tutorial as g
+
+        trajectories, dt = ex.heat_exchange_trajectories()
+        with tempfile.TemporaryDirectory() as tmp:
+            g.write_trajectories_csv(Path(tmp) / "data.csv", trajectories, dt, names=["U1", "U2", "U3"])
+            data = g.read_trajectories_csv(Path(tmp) / "data.csv", positive=True)
+        torch.manual_seed(seed)
+        default = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)  # as the chapter: initial weights drawn in float64
+        try:
+            model = g.GradientDynamicsModel(data.dim)
+        finally:
+            torch.set_default_dtype(default)
+        history = g.fit(model, data, seed=seed, progress=False, dtype=dtype)
+        return {"values": levels.measure_heat_exchange(model, data), "claims": {},
+                "fit": {"stop_reason": history.stop_reason, "restarts": history.restarts_after_nonfinite}}
     if kind == "structure":
         results = {s: cmp.compare_on(s, seed=seed) for s in cmp.STUDY}
         values = {f"structure.{s}.test_mse": r.test_mse["GGD"] for s, r in results.items()}
@@ -177,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="train the runs not yet in robustness.jsonl")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--only", nargs="+", choices=["thesis", "structure", "noise"], help="only these kinds")
+    p.add_argument("--only", nargs="+", choices=["thesis", "structure", "noise", "own"], help="only these kinds")
     p.add_argument("--names", nargs="+", help="only these experiments (e.g. diffusion)")
     p.add_argument("--seeds", type=int, nargs="+", help="only these seeds")
     p.add_argument("--no-float32", action="store_true")

@@ -189,3 +189,43 @@ def run(name: str, progress: bool = True, device=None, seed: int | None = None, 
         test = float(velocity_mse(model, data))
         thesis = THESIS_MSE[name]
     return Result(name, model, system, data, history, test, thesis, time.perf_counter() - t0, extra, tests)
+
+
+# ---------------------------------------------------------------------------------------------
+# The system of the chapter "Learn your own system": not in the thesis, and given the way a
+# reader's own model usually is, as a plain function.
+
+#: Heat capacities of the three bodies and the conductances between them.
+HEAT_CAPACITY = (1.0, 2.0, 3.0)
+CONDUCTANCE = {(0, 1): 1.0, (1, 2): 0.5, (0, 2): 0.2}
+
+
+def heat_exchange(U: torch.Tensor) -> torch.Tensor:
+    r"""Three bodies exchanging heat, state = internal energies :math:`U_i = C_i T_i`:
+
+    .. math:: \dot U_i=\sum_j k_{ij}\sqrt{T_iT_j}\,(T_j-T_i),
+
+    a conductance that grows with temperature. Closed: :math:`\sum_i U_i` is conserved.
+    """
+    T = U / torch.tensor(HEAT_CAPACITY, dtype=U.dtype, device=U.device)
+    dU = torch.zeros_like(U)
+    for (i, j), k in CONDUCTANCE.items():
+        flow = k * torch.sqrt(T[:, i] * T[:, j]) * (T[:, j] - T[:, i])  # heat from j to i
+        dU[:, i] += flow
+        dU[:, j] -= flow
+    return dU
+
+
+def heat_exchange_entropy(U: torch.Tensor) -> torch.Tensor:
+    r"""The true entropy :math:`S=\sum_i C_i\ln(U_i/C_i)` (ideal bodies, up to a constant).
+    With :math:`\Xi=\tfrac12\sum_{i<j}k_{ij}(T_iT_j)^{3/2}(U^*_i-U^*_j)^2` and :math:`U^*=1/T`
+    the GGD velocity is :func:`heat_exchange`."""
+    C = torch.tensor(HEAT_CAPACITY, dtype=U.dtype, device=U.device)
+    return (C * torch.log(U / C)).sum(-1)
+
+
+def heat_exchange_trajectories(n: int = 64, steps: int = 400, dt: float = 0.02, seed: int = 1):
+    """``n`` trajectories of :func:`heat_exchange` from temperatures uniform in [0.5, 2], and ``dt``."""
+    C = torch.tensor(HEAT_CAPACITY, dtype=torch.float64)
+    U0 = C * uniform_box(n, 3, 0.5, 2.0, seed=seed)
+    return simulate(heat_exchange, U0, dt, steps), dt

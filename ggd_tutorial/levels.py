@@ -73,6 +73,9 @@ LEVELS: dict[str, Level] = {
     "structure.overdamped-2d.test_mse": _up(1e-6, "GGD test MSE at the study budget"),
     "structure.kinetics.test_mse": _up(1e-3, "GGD test MSE at the study budget"),
     "structure.diffusion.test_mse": _up(5e-4, "GGD test MSE at the study budget"),
+    "heat-exchange.test_mse": _up(1.5e-4, "test velocity MSE with fit's defaults"),
+    "heat-exchange.rollout_mse": _up(2e-4, "rollout MSE over all test trajectories"),
+    "heat-exchange.energy_drift": _up(0.05, "largest relative drift of the total energy along rollouts"),
 }
 
 
@@ -134,3 +137,14 @@ def measure(result) -> dict[str, float]:
         states = data.test.states[:, ::4].reshape(-1, system.dim)
         out[f"{name}.true_entropy_decrease"] = float(-true_entropy_rate(system, model, states).min())
     return out
+
+
+def measure_heat_exchange(model, data) -> dict[str, float]:
+    """The asserted quantities of the chapter "Learn your own system", computed as it does."""
+    test_mse = float(velocity_mse(model, data))
+    _, true, predicted = predict_trajectories(model, data)
+    energy = predicted.sum(-1)
+    drift = float(((energy - energy[:, :1]).abs() / energy[:, :1]).max())
+    return {"heat-exchange.test_mse": test_mse,
+            "heat-exchange.rollout_mse": float(((predicted - true) ** 2).mean()),
+            "heat-exchange.energy_drift": drift}

@@ -120,7 +120,7 @@ class ConcaveEntropy(nn.Module):
     def __init__(
         self,
         dim: int,
-        hidden: Sequence[int] = (32, 32, 32),
+        hidden: Sequence[int] = (32, 32),
         eps: float = 5.0,
         quadratic: bool = True,
         stencil: int | None = None,
@@ -190,7 +190,7 @@ class ConvexDissipation(nn.Module):
     def __init__(
         self,
         dim: int,
-        hidden: Sequence[int] = (32, 32, 32),
+        hidden: Sequence[int] = (32, 32),
         eps: float = 5.0,
         rank: int | None = None,
         projection: Tensor | None = None,
@@ -337,7 +337,7 @@ class GradientDynamicsModel(nn.Module):
         dim: int,
         entropy: EntropyFn | None = None,
         dissipation: DissipationFn | None = None,
-        hidden: Sequence[int] = (32, 32, 32),
+        hidden: Sequence[int] = (32, 32),
         entropy_hidden: Sequence[int] | None = None,
         dissipation_hidden: Sequence[int] | None = None,
         eps: float = 5.0,
@@ -372,6 +372,29 @@ class GradientDynamicsModel(nn.Module):
         )
         self._entropy_fn = entropy
         self._dissipation_fn = dissipation
+        self.config = dict(dim=self.dim, hidden=tuple(hidden), entropy_hidden=entropy_hidden,
+                           dissipation_hidden=dissipation_hidden, eps=eps, dissipation_rank=dissipation_rank,
+                           dissipation_projection=dissipation_projection, quadratic=quadratic, stencil=stencil)
+
+    def save(self, path) -> None:
+        """Write the architecture and the learned weights to ``path`` (read back with :meth:`load`).
+        Prescribed potentials are Python callables and are not saved: :meth:`load` asks for them."""
+        torch.save({"config": self.config, "state": self.state_dict(), "format": 1,
+                    "prescribed": [n for n, f in (("entropy", self._entropy_fn),
+                                                  ("dissipation", self._dissipation_fn)) if f is not None]}, path)
+
+    @classmethod
+    def load(cls, path, entropy: EntropyFn | None = None, dissipation: DissipationFn | None = None,
+             map_location: str | torch.device | None = "cpu") -> "GradientDynamicsModel":
+        """A model saved with :meth:`save`; pass the prescribed potentials again if it had any."""
+        saved = torch.load(path, map_location=map_location, weights_only=False)
+        given = {"entropy": entropy, "dissipation": dissipation}
+        missing = [n for n in saved["prescribed"] if given[n] is None]
+        if missing:
+            raise ValueError(f"the saved model had a prescribed {missing[0]}: pass it, load(path, {missing[0]}=...)")
+        model = cls(entropy=entropy, dissipation=dissipation, **saved["config"])
+        model.load_state_dict(saved["state"])
+        return model.to(next(iter(saved["state"].values())).dtype) if saved["state"] else model
 
     @property
     def learns_entropy(self) -> bool:

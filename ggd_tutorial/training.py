@@ -47,7 +47,7 @@ CHECK_EVERY = 25
 #: L-BFGS iterations between two checks of the accepted loss (divergence, stall, convergence, time).
 LBFGS_CHUNK = 20
 #: Training points that ``max_points="auto"`` keeps, per device type (more where a GPU makes them cheap).
-AUTO_POINTS = {"cpu": 4000, "mps": 20_000, "cuda": 50_000}
+AUTO_POINTS = {"cpu": 2000, "mps": 20_000, "cuda": 50_000}
 #: Why training stopped, as ``FitHistory.stop_reason`` says it.
 STOP_REASONS = ("budget", "converged", "stalled", "diverged", "interrupted", "time")
 
@@ -131,7 +131,7 @@ def fit(
     history_size: int = 50,
     progress: bool = True,
     rollout_window: int = 0,
-    tol: float = 1e-3,
+    tol: float = 1e-2,
     max_time: float | None = None,
     on_interrupt: str = "raise",
 ) -> FitHistory:

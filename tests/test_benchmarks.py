@@ -75,3 +75,42 @@ def test_diffusion_ggd_beats_the_mlp_at_every_noise_level_and_data_size(noise, s
 def test_kinetics_data_efficiency_is_mixed(sizes):
     assert sizes[("kinetics", 4)][0] < sizes[("kinetics", 4)][1]      # GGD better with 4 trajectories
     assert sizes[("kinetics", 16)][1] < sizes[("kinetics", 16)][0]    # MLP better with 16
+
+
+# ---------------------------------------------------------------- benchmarks/defaults.md
+
+def _defaults_module():
+    import importlib.util
+
+    path = TABLE.parent / "defaults.py"
+    spec = importlib.util.spec_from_file_location("defaults_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_defaults_table_is_the_report_of_the_committed_runs():
+    defaults = _defaults_module()
+    assert (TABLE.parent / "defaults.md").read_text() == defaults.report()
+
+
+def test_every_book_system_trains_with_the_defaults_within_two_minutes():
+    defaults = _defaults_module()
+    records = defaults.load()
+    for name in defaults.SYSTEMS:
+        runs = [r for r in records if r["name"] == name]
+        assert len(runs) >= len(defaults.SEEDS), f"{name}: no default runs committed"
+        assert max(r["fit_s"] for r in runs) < defaults.TIME_LIMIT_S, name
+
+
+#: How far the worst default run may be from the tuned setting (stated in the README).
+DEFAULT_FACTOR = {"overdamped-1d": 5, "overdamped-2d": 5, "kinetics-prescribed-S": 40,
+                  "kinetics-prescribed-Xi": 15, "kinetics-free": 10, "diffusion": 500}
+
+
+def test_defaults_stay_within_the_stated_factor_of_the_tuned_settings():
+    defaults = _defaults_module()
+    records, tuned = defaults.load(), defaults.tuned()
+    for name, factor in DEFAULT_FACTOR.items():
+        worst = max(r["test_mse"] for r in records if r["name"] == name)
+        assert worst <= factor * tuned[name][0], (name, worst, tuned[name][0])

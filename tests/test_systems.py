@@ -107,3 +107,22 @@ def test_overdamped_particle():
     assert torch.allclose(system.ggd_velocity(x), -2 * x)
     with pytest.raises(ValueError, match="gamma"):
         g.OverdampedParticle(1, gamma=0.0)
+
+
+def test_heat_exchange_is_the_ggd_of_its_stated_potentials_and_conserves_energy():
+    from ggd_tutorial import experiments as ex
+
+    C = torch.tensor(ex.HEAT_CAPACITY)
+    U = C * (0.5 + 1.5 * torch.rand(50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+
+    def dissipation(U, U_star):
+        T = U / C
+        return sum(0.5 * k * (T[:, i] * T[:, j]) ** 1.5 * (U_star[:, i] - U_star[:, j]) ** 2
+                   for (i, j), k in ex.CONDUCTANCE.items())
+
+    model = g.GradientDynamicsModel(3, entropy=ex.heat_exchange_entropy, dissipation=dissipation)
+    assert torch.allclose(model(U), ex.heat_exchange(U), atol=1e-12)
+    assert float(ex.heat_exchange(U).sum(-1).abs().max()) < 1e-12
+    traj, dt = ex.heat_exchange_trajectories(n=4, steps=50)
+    S = ex.heat_exchange_entropy(traj.reshape(-1, 3)).reshape(traj.shape[:2])
+    assert float(S.diff(dim=1).min()) > 0
