@@ -41,8 +41,9 @@ PLAN[("thesis", "diffusion")] = (0, 1, 2)  # the slowest experiment: three seeds
 PLAN[("structure", "all")] = (0, 1, 2)
 PLAN[("noise", "overdamped-2d")] = (0, 1, 2)
 PLAN[("own", "heat-exchange")] = (0, 1, 2)
+PLAN[("control", "damped-oscillator")] = (0, 1, 2)
 LABEL = {"thesis": "{}", "structure": "structure comparison", "noise": "noise sweep ({})",
-         "own": "{} (fit's defaults)"}
+         "own": "{} (fit's defaults)", "control": "negative control ({})"}
 
 
 def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
@@ -70,6 +71,8 @@ def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
         history = g.fit(model, data, seed=seed, progress=False, dtype=dtype)
         return {"values": levels.measure_heat_exchange(model, data), "claims": {},
                 "fit": {"stop_reason": history.stop_reason, "restarts": history.restarts_after_nonfinite}}
+    if kind == "control":
+        return {"values": {}, "claims": cmp.claims_held(control=cmp.negative_control(seed=seed))}
     if kind == "structure":
         results = {s: cmp.compare_on(s, seed=seed) for s in cmp.STUDY}
         values = {f"structure.{s}.test_mse": r.test_mse["GGD"] for s, r in results.items()}
@@ -198,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="train the runs not yet in robustness.jsonl")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--only", nargs="+", choices=["thesis", "structure", "noise", "own"], help="only these kinds")
+    p.add_argument("--only", nargs="+", choices=["thesis", "structure", "noise", "own", "control"], help="only these kinds")
     p.add_argument("--names", nargs="+", help="only these experiments (e.g. diffusion)")
     p.add_argument("--seeds", type=int, nargs="+", help="only these seeds")
     p.add_argument("--no-float32", action="store_true")

@@ -184,7 +184,10 @@ class ConvexDissipation(nn.Module):
     fixes :math:`P` instead (e.g. the stoichiometric matrix). With
     ``quadratic=True`` (default) an Onsager-like term :math:`\tfrac12\|B\,y\|^2`
     (convex for any learned :math:`B`, initialized to the identity) is added to
-    :math:`\Psi`, so quadratic dissipation potentials are exact.
+    :math:`\Psi`, so quadratic dissipation potentials are exact. ``symmetric=True`` uses
+    :math:`\tfrac12(\Psi(x,y)+\Psi(x,-y))`, which stays convex and makes
+    :math:`\Xi(x,y)=\Xi(x,-y)` (microscopic reversibility; true for the quadratic and
+    :math:`\cosh` potentials of the book).
     """
 
     def __init__(
@@ -196,10 +199,12 @@ class ConvexDissipation(nn.Module):
         projection: Tensor | None = None,
         quadratic: bool = True,
         stencil: int | None = None,
+        symmetric: bool = False,
     ) -> None:
         super().__init__()
         hidden = _check_sizes(dim, hidden)
         self.dim = int(dim)
+        self.symmetric = bool(symmetric)
         self.project: nn.Module | None = None
         ydim = self.dim
         if projection is not None:
@@ -273,7 +278,10 @@ class ConvexDissipation(nn.Module):
         _check_input(x, self.dim)
         if y.ndim < 2 or y.shape[-1] != self.dim or y.shape[-2] != x.shape[0]:
             raise ValueError(f"x_star must have shape (..., {x.shape[0]}, {self.dim}), got {tuple(y.shape)}")
-        return self._psi(self._x_features(x), y)
+        features = self._x_features(x)
+        if self.symmetric:
+            return 0.5 * (self._psi(features, y) + self._psi(features, -y))
+        return self._psi(features, y)
 
     def potential_gradient(self, x: Tensor, y: Tensor, create_graph: bool = True) -> Tensor:
         r""":math:`\partial_y\Psi(x, y)` by reverse-mode autograd (``y`` as in :meth:`potential`)."""
@@ -326,6 +334,8 @@ class GradientDynamicsModel(nn.Module):
     stencil:
         Make the quadratic terms local periodic convolutions with ``2*stencil+1``
         taps (for fields on a periodic grid), see :class:`QuadraticForm`.
+    dissipation_symmetric:
+        Impose :math:`\Xi(x,x^*)=\Xi(x,-x^*)`, see :class:`ConvexDissipation`.
 
     Calling the model on a batch ``x`` of shape ``(batch, dim)`` returns
     :math:`\dot x`. Because the dynamics are gradients, the call uses autograd
@@ -345,6 +355,7 @@ class GradientDynamicsModel(nn.Module):
         dissipation_projection: Tensor | None = None,
         quadratic: bool = True,
         stencil: int | None = None,
+        dissipation_symmetric: bool = False,
     ) -> None:
         super().__init__()
         if entropy is not None and not callable(entropy):
@@ -366,6 +377,7 @@ class GradientDynamicsModel(nn.Module):
                 projection=dissipation_projection,
                 quadratic=quadratic,
                 stencil=stencil,
+                symmetric=dissipation_symmetric,
             )
             if dissipation is None
             else None
@@ -374,7 +386,8 @@ class GradientDynamicsModel(nn.Module):
         self._dissipation_fn = dissipation
         self.config = dict(dim=self.dim, hidden=tuple(hidden), entropy_hidden=entropy_hidden,
                            dissipation_hidden=dissipation_hidden, eps=eps, dissipation_rank=dissipation_rank,
-                           dissipation_projection=dissipation_projection, quadratic=quadratic, stencil=stencil)
+                           dissipation_projection=dissipation_projection, quadratic=quadratic, stencil=stencil,
+                           dissipation_symmetric=dissipation_symmetric)
 
     def save(self, path) -> None:
         """Write the architecture and the learned weights to ``path`` (read back with :meth:`load`).

@@ -99,7 +99,7 @@ def test_built_page_exists_with_figures_and_no_errors(name):
     page = HTML / "book" / f"{name}.html"
     assert page.exists(), f"{page} missing"
     html = page.read_text()
-    for marker in ("Traceback (most recent call last)", "output stderr", "Error</span>"):
+    for marker in ("Traceback (most recent call last)", "output stderr", "output traceback"):
         assert marker not in html, f"{name}: error output ({marker}) in the built page"
     if name not in ("intro", "summary"):
         assert html.count("<img") >= 1, f"{name}: no figures"

@@ -45,9 +45,9 @@ def test_unconstrained_network_would_not_be_concave():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("rank", [None, 2])
-def test_dissipation_is_convex_in_conjugate_and_vanishes_at_zero(seed, rank):
-    net = randomize(ConvexDissipation(3, hidden=(8, 8), rank=rank), seed=seed)
+@pytest.mark.parametrize("rank, symmetric", [(None, False), (2, False), (None, True)])
+def test_dissipation_is_convex_in_conjugate_and_vanishes_at_zero(seed, rank, symmetric):
+    net = randomize(ConvexDissipation(3, hidden=(8, 8), rank=rank, symmetric=symmetric), seed=seed)
     x = 2 * torch.randn(10, 3)
     for row in x:
         eig = hessian_eigenvalues(lambda y: net(row[None].expand(y.shape[0], 3), y), 3 * torch.randn(4, 3))
@@ -60,6 +60,18 @@ def test_dissipation_is_convex_in_conjugate_and_vanishes_at_zero(seed, rank):
     assert torch.allclose(grad, torch.zeros_like(x), atol=1e-12)
     y = 5 * torch.randn(10, 3)
     assert torch.all(net(x, y) >= -1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_symmetric_dissipation_is_even_in_the_conjugate_and_the_plain_one_is_not(seed):
+    x, y = 2 * torch.randn(20, 3), 3 * torch.randn(20, 3)
+    even = randomize(ConvexDissipation(3, hidden=(8, 8), symmetric=True), seed=seed)
+    assert torch.allclose(even(x, y), even(x, -y), rtol=1e-12, atol=1e-12)
+    assert torch.allclose(even.gradient(x, y), -even.gradient(x, -y), atol=1e-10)  # odd fluxes
+    plain = randomize(ConvexDissipation(3, hidden=(8, 8)), seed=seed)
+    assert (plain(x, y) - plain(x, -y)).abs().max() > 1e-3   # the option is what makes it even
+    model = g.GradientDynamicsModel(3, hidden=(8,), dissipation_symmetric=True)
+    assert model.dissipation_net.symmetric
 
 
 def test_dissipation_gradient_matches_autograd_of_shifted_potential():
