@@ -397,7 +397,7 @@ ASSERTED_CLAIMS: tuple[str, ...] = (
     "particle: the MLP's test MSE is at most GGD's",
     "kinetics: the MLP is closer than GGD at 5x",
     "kinetics: GGD ends within 1 % of the true equilibrium in no rollout",
-) + tuple(NOISE_CLAIMS)
+) + tuple(NOISE_CLAIMS) + tuple(CONTROL_CLAIMS)
 assert set(ASSERTED_CLAIMS) <= set(CLAIMS) | set(NOISE_CLAIMS) | set(CONTROL_CLAIMS)
 
 
