@@ -29,7 +29,7 @@ def study_runs() -> dict[tuple[str, int], float]:
     out = {}
     for line in (HERE / "robustness.jsonl").read_text().splitlines():
         r = json.loads(line)
-        if r["kind"] == "thesis" and r["threads"] == 2 and r["dtype"] == "float64":
+        if r["kind"] == "thesis" and r["name"] in EXPERIMENTS and r["threads"] == 2 and r["dtype"] == "float64":
             out.setdefault((r["name"], r["seed"]), r["values"][f"{r['name']}.test_mse"])
     return out
 

@@ -110,3 +110,31 @@ def true_entropy_rate(system, f: VectorField, x: Tensor) -> Tensor:
     Negative values mean ``f`` violates the second law of the true system.
     """
     return (system.conjugate(x) * evaluate(f, x)).sum(-1)
+
+
+def entropy_maximum(model, x0: Tensor, max_iter: int = 500) -> Tensor:
+    """The state ``(1, dim)`` where a GGD model's concave entropy is largest, found by L-BFGS from
+    ``x0``: an equilibrium of the model (its conjugate vanishes there). On a conserved-quantity
+    class (kinetics) the entropy has no isolated maximum; use a fixed projection instead."""
+    dtype, device = _model_dtype_device(model, x0)
+    x = x0.reshape(1, -1).to(device=device, dtype=dtype).clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_grad=1e-14,
+                            tolerance_change=0.0)
+
+    def closure() -> Tensor:
+        opt.zero_grad()
+        loss = -model.entropy(x).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return x.detach().to(x0)
+
+
+def linearization(f: VectorField, x: Tensor) -> Tensor:
+    r"""Jacobian :math:`\partial f/\partial x` at one state ``x`` (shape ``(dim,)`` or ``(1, dim)``);
+    its eigenvalues are the relaxation rates near an equilibrium."""
+    dtype, device = _model_dtype_device(f, x)
+    point = x.reshape(-1).to(device=device, dtype=dtype)
+    jacobian = torch.autograd.functional.jacobian(lambda z: f(z[None])[0], point)
+    return jacobian.detach().to(x)

@@ -196,3 +196,22 @@ def test_stencil_quadratic_is_translation_equivariant_and_exact_for_diffusion():
     y = torch.randn(4, 16)
     assert torch.allclose(q(y), system.dissipation(torch.ones(4, 16), y))
     assert torch.allclose(q(torch.roll(y, 3, -1)), q(y))
+
+
+def test_entropy_maximum_and_linearization_of_a_known_model():
+    system = g.OverdampedParticle(2, gamma=1.5)
+    model = g.GradientDynamicsModel(2, entropy=lambda x: system.entropy(x - 0.3), dissipation=system.dissipation)
+    x_eq = g.metrics.entropy_maximum(model, torch.zeros(2))
+    assert torch.allclose(x_eq, torch.full((1, 2), 0.3), atol=1e-8)
+    jacobian = g.metrics.linearization(model, x_eq)
+    assert torch.allclose(jacobian, -1.5 * torch.eye(2), atol=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_ggd_model_has_a_real_nonpositive_spectrum_at_its_equilibrium(seed):
+    torch.manual_seed(seed)
+    model = g.GradientDynamicsModel(3, hidden=(8, 8))
+    x_eq = g.metrics.entropy_maximum(model, torch.zeros(3))
+    rates = torch.linalg.eigvals(g.metrics.linearization(model, x_eq))
+    assert float(rates.imag.abs().max()) <= 1e-8 * float(rates.abs().max())
+    assert float(rates.real.max()) < 0
