@@ -133,3 +133,27 @@ def check_entropy_production(fn: Callable, model, dim: int | None = None) -> Fee
     if not torch.allclose(got, expected, rtol=rtol, atol=atol):
         return Feedback(False, "values differ from x* . xdot with x* = dS/dx and xdot = model(x)")
     return Feedback(True, "matches x* . xdot on 200 random states")
+
+
+def check_cosh_dual(fn: Callable[[Tensor], Tensor]) -> Feedback:
+    r"""Check ``fn(v)`` against the Legendre dual of :math:`\Xi(y)=\cosh y-1`,
+    :math:`\Xi^*(v)=\sup_y(vy-\Xi(y))=v\,\mathrm{asinh}\,v-\sqrt{1+v^2}+1`."""
+    v = torch.linspace(-5.0, 5.0, 101, dtype=torch.float64)
+    try:
+        got = torch.as_tensor(fn(v.clone()), dtype=torch.float64).detach()
+    except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
+        return Feedback(False, f"calling fn(v) raised {type(err).__name__}: {err}")
+    if got.shape != v.shape:
+        return Feedback(False, f"expected one value per v, shape {tuple(v.shape)}, got {tuple(got.shape)}")
+    expected = v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1
+    if torch.allclose(got, expected, rtol=1e-8, atol=1e-10):
+        return Feedback(True, "matches v asinh(v) - sqrt(1 + v^2) + 1 on [-5, 5]")
+    if torch.allclose(got, expected - 1, atol=1e-8):
+        return Feedback(False, "off by the constant -1: Xi*(0) = sup_y(-Xi(y)) = 0 because Xi(0) = 0")
+    if torch.allclose(got, -expected, atol=1e-8):
+        return Feedback(False, "wrong sign: Xi* is a supremum over y that includes y = 0, so it is >= 0")
+    if torch.allclose(got, torch.asinh(v), atol=1e-8):
+        return Feedback(False, "that is dXi*/dv = asinh(v), the maximizing y; Xi* is v y - Xi(y) at that y")
+    if torch.allclose(got, v**2 / 2, atol=1e-8):
+        return Feedback(False, "v^2/2 is the dual of the quadratic (Onsager) approximation y^2/2, right only near v = 0")
+    return Feedback(False, f"wrong values, e.g. at v = 2: expected {float(expected[60]):.4f}, got {float(got[60]):.4f}")

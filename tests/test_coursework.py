@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_student_and_instructor_copies(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "tools" / "make_coursework.py"), "--out", str(tmp_path)], check=True)
     chapters = sorted(p.stem for p in (tmp_path / "student").glob("*.ipynb"))
-    assert chapters == ["diffusion", "icnn", "kinetics", "overdamped", "own_system", "structure"]
+    assert chapters == ["diffusion", "gradient_dynamics", "icnn", "kinetics", "overdamped", "own_system", "structure"]
     for name in chapters:
         student = json.loads((tmp_path / "student" / f"{name}.ipynb").read_text())
         teacher = json.loads((tmp_path / "instructor" / f"{name}.ipynb").read_text())

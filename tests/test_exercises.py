@@ -53,3 +53,21 @@ def test_entropy_production_check():
     assert ex.check_entropy_production(right, model)
     assert "sign" in ex.check_entropy_production(lambda m, x: -right(m, x), model).message
     assert not ex.check_entropy_production(lambda m, x: (x * m(x)).sum(-1), model)
+
+
+def test_cosh_dual_check_accepts_the_reference_and_explains_typical_mistakes():
+    reference = lambda v: v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1  # noqa: E731
+    assert g.exercises.check_cosh_dual(reference).passed
+    mistakes = {
+        "constant": lambda v: v * torch.asinh(v) - torch.sqrt(1 + v**2),
+        "sign": lambda v: -(v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1),
+        "maximizing y": lambda v: torch.asinh(v),
+        "Onsager": lambda v: v**2 / 2,
+        "wrong values": lambda v: v * torch.sinh(v),
+        "raised": lambda v: 1 / 0,
+        "shape": lambda v: v[:3],
+    }
+    for word, fn in mistakes.items():
+        feedback = g.exercises.check_cosh_dual(fn)
+        assert not feedback.passed, word
+        assert word.split()[0].lower() in feedback.message.lower() or word in ("wrong values", "shape"), (word, feedback)
