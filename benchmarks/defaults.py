@@ -72,12 +72,8 @@ def data_of(name: str):
 def run_one(name: str, seed: int) -> dict:
     kwargs, data, test = data_of(name)
     torch.manual_seed(seed)
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
+    with ex.float64_default():
         model = g.GradientDynamicsModel(data.dim, **kwargs)
-    finally:
-        torch.set_default_dtype(default)
     t0 = time.perf_counter()
     history = g.fit(model, data, seed=seed, progress=False)
     seconds = time.perf_counter() - t0

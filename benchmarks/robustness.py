@@ -62,12 +62,8 @@ def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
             g.write_trajectories_csv(Path(tmp) / "data.csv", trajectories, dt, names=["U1", "U2", "U3"])
             data = g.read_trajectories_csv(Path(tmp) / "data.csv", positive=True)
         torch.manual_seed(seed)
-        default = torch.get_default_dtype()
-        torch.set_default_dtype(torch.float64)  # as the chapter: initial weights drawn in float64
-        try:
+        with ex.float64_default():  # as the chapter: initial weights drawn in float64
             model = g.GradientDynamicsModel(data.dim)
-        finally:
-            torch.set_default_dtype(default)
         history = g.fit(model, data, seed=seed, progress=False, dtype=dtype)
         return {"values": levels.measure_heat_exchange(model, data), "claims": {},
                 "fit": {"stop_reason": history.stop_reason, "restarts": history.restarts_after_nonfinite}}

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from ggd_tutorial import experiments as ex
-from ggd_tutorial import metrics
+from ggd_tutorial import fit, metrics
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENTS = ("kinetics-free", "overdamped-2d")
@@ -38,7 +38,7 @@ def symmetric_run(name: str, seed: int) -> float:
     """Test MSE of experiment ``name`` trained with a symmetric learned Xi (all else as the setting)."""
     system, data = ex.kinetics_data() if name.startswith("kinetics") else ex.overdamped_data(dim=2)
     model = ex.build_model(name, system, seed=seed, dissipation_symmetric=True)
-    ex.fit(model, data, **ex.SETTINGS[name].fit, seed=seed, progress=False)
+    fit(model, data, **ex.SETTINGS[name].fit, seed=seed, progress=False)
     return float(metrics.velocity_mse(model, data))
 
 

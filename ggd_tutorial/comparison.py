@@ -369,14 +369,10 @@ def negative_control(seed: int = 0, progress: bool = False) -> dict[str, float]:
     traj = simulate(damped_oscillator, uniform_box(CONTROL["n"], 2, -1, 1, seed=1), CONTROL["dt"], CONTROL["steps"])
     data = TrajectoryData(traj, CONTROL["dt"], seed=1)
     torch.manual_seed(seed)
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
+    with ex.float64_default():
         models = {"GGD": GradientDynamicsModel(2, hidden=(16, 16))}
         torch.manual_seed(seed + 1)
         models["MLP"] = matched_mlp(models["GGD"], 2)
-    finally:
-        torch.set_default_dtype(default)
     states = data.test.states.reshape(-1, 2)
     scale = float(damped_oscillator(states).pow(2).mean())
     out = {}

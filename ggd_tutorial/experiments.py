@@ -13,6 +13,7 @@ All trajectories are split 80/20 by trajectory (seeded); test sets are never sub
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +120,18 @@ def diffusion_data(n: int = 1024, n_test: int = 256, steps: int = 64, dt: float 
     return system, data, tests
 
 
+@contextmanager
+def float64_default():
+    """Create tensors (and initial weights) in float64 inside the block, whatever the caller's
+    default dtype: the same seed then gives the same model everywhere."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(default)
+
+
 def build_model(name: str, system, seed: int | None = None, **overrides) -> GradientDynamicsModel:
     """The model of experiment ``name`` (float64, initial weights seeded with ``seed``, by
     default the setting's), with potentials prescribed as the thesis did."""
@@ -130,12 +143,8 @@ def build_model(name: str, system, seed: int | None = None, **overrides) -> Grad
         kwargs["dissipation"] = system.dissipation
     kwargs.update(overrides)
     torch.manual_seed(setting.seed if seed is None else seed)
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)  # same initial weights whatever the caller's default
-    try:
+    with float64_default():
         return GradientDynamicsModel(system.dim, **kwargs)
-    finally:
-        torch.set_default_dtype(default)
 
 
 @dataclass
