@@ -71,3 +71,65 @@ def test_cosh_dual_check_accepts_the_reference_and_explains_typical_mistakes():
         feedback = g.exercises.check_cosh_dual(fn)
         assert not feedback.passed, word
         assert word.split()[0].lower() in feedback.message.lower() or word in ("wrong values", "shape"), (word, feedback)
+
+
+def test_log_mean_check_accepts_the_reference_and_explains_typical_mistakes():
+    def log_mean(a, b):
+        close = torch.isclose(a, b)
+        return torch.where(close, a, (b - a) / torch.where(close, torch.ones_like(a), torch.log(b / a)))
+
+    assert ex.check_log_mean(log_mean)
+    naive = ex.check_log_mean(lambda a, b: (b - a) / (torch.log(b) - torch.log(a)))
+    assert not naive and "a == b" in naive.message
+    assert "arithmetic" in ex.check_log_mean(lambda a, b: (a + b) / 2).message
+    assert "geometric" in ex.check_log_mean(lambda a, b: (a * b).sqrt()).message
+    flipped = lambda a, b: torch.where(torch.isclose(a, b), -a, -log_mean(a, b))  # noqa: E731
+    assert "same order" in ex.check_log_mean(flipped).message
+    assert "raised" in ex.check_log_mean(lambda a, b: 1 / 0).message
+
+
+def test_mode_decay_rate_check():
+    rate = lambda k, D, h: 4 * D / h**2 * math.sin(math.pi * k * h) ** 2  # noqa: E731
+    assert ex.check_mode_decay_rate(rate)
+    assert "sign" in ex.check_mode_decay_rate(lambda k, D, h: -rate(k, D, h)).message
+    assert "continuum" in ex.check_mode_decay_rate(lambda k, D, h: 4 * math.pi**2 * k**2 * D).message
+    assert "one number" in ex.check_mode_decay_rate(lambda k, D, h: "fast").message
+    # the rate the book's system actually has: a Fourier mode of FickianDiffusion decays at rate(k, D, h)
+    system = g.FickianDiffusion(64, D=3e-3)
+    mode = torch.cos(2 * math.pi * 5 * system.grid)
+    measured = -(system.velocity(mode[None]) / mode[None]).median()
+    assert math.isclose(float(measured), rate(5, 3e-3, system.h), rel_tol=1e-9)
+
+
+def test_rate_constants_check():
+    def rates(nu, Q, W0):
+        a = ((Q + 1)[:, None] * nu).sum(0) / 2
+        return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)
+
+    assert ex.check_rate_constants(rates)
+    assert "swapped" in ex.check_rate_constants(lambda *a: rates(*a)[::-1]).message
+    no_plus_one = lambda nu, Q, W0: rates(nu, Q - 1, W0)  # noqa: E731
+    assert "+1" in ex.check_rate_constants(no_plus_one).message
+    assert "W0/4" in ex.check_rate_constants(lambda nu, Q, W0: tuple(4 * k for k in rates(nu, Q, W0))).message
+
+
+def test_conserving_projection_check_and_what_it_promises():
+    laws = torch.ones(1, 3, dtype=torch.float64)
+    P = torch.tensor([[1.0, 0.0], [-1.0, 1.0], [0.0, -1.0]], dtype=torch.float64)
+    assert ex.check_conserving_projection(P, laws)
+    assert "rank" in ex.check_conserving_projection(P[:, :1], laws).message
+    assert "q . P" in ex.check_conserving_projection(torch.eye(3, dtype=torch.float64)[:, :2], laws).message
+    # the promise: a model with this projection conserves the law for any weights
+    model = g.GradientDynamicsModel(3, dissipation_projection=P).double()
+    x = torch.randn(50, 3, dtype=torch.float64)
+    assert (model(x).sum(-1).abs() < 1e-12 * model(x).abs().max()).all()
+
+
+def test_noise_velocity_mse_check_against_a_simulation():
+    answer = lambda s, dt: s**2 / (2 * dt**2)  # noqa: E731
+    assert ex.check_noise_velocity_mse(answer)
+    assert "twice" in ex.check_noise_velocity_mse(lambda s, dt: s**2 / dt**2).message
+    assert "standard deviation" in ex.check_noise_velocity_mse(lambda s, dt: s / (math.sqrt(2) * dt)).message
+    noise = torch.randn(200_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 1e-2
+    empirical = (((noise[2:] - noise[:-2]) / (2 * 0.1)) ** 2).mean()
+    assert math.isclose(float(empirical), answer(1e-2, 0.1), rel_tol=0.02)
