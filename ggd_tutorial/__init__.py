@@ -1,5 +1,5 @@
 """Learn thermodynamically consistent (generalized gradient) dynamics from data."""
-from . import exercises
+from . import equilibria, exercises
 from .data import (
     TrajectoryData,
     TrajectorySet,
@@ -10,6 +10,7 @@ from .data import (
     step_profiles,
     uniform_box,
 )
+from .equilibria import compare_equilibria, principal_angles
 from .gauge import GaugeFit, fix_gauge
 from .integrators import euler_step, rk4_step, rollout
 from .loading import read_trajectories_csv, trajectories_from_arrays, write_trajectories_csv

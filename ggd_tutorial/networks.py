@@ -115,6 +115,10 @@ class ConcaveEntropy(nn.Module):
     :math:`S=-f` concave in :math:`x`. With ``quadratic=True`` (default) a learned
     quadratic skip :math:`\tfrac12\|Ax\|^2` (convex for any :math:`A`, initialized
     to the identity) is added to :math:`f`, so quadratic entropies are exact.
+
+    ``coercive=c > 0`` subtracts a fixed :math:`\tfrac c2\|x\|^2`: since a convex :math:`f` lies
+    above an affine function, :math:`S` is then bounded above and tends to :math:`-\infty` along
+    every ray, for every weight value, so it has a maximum on every closed set.
     """
 
     def __init__(
@@ -124,10 +128,14 @@ class ConcaveEntropy(nn.Module):
         eps: float = 5.0,
         quadratic: bool = True,
         stencil: int | None = None,
+        coercive: float = 0.0,
     ) -> None:
         super().__init__()
         hidden = _check_sizes(dim, hidden)
+        if not coercive >= 0:
+            raise ValueError(f"coercive must be >= 0, got {coercive}")
         self.dim = int(dim)
+        self.coercive = float(coercive)
         sizes = hidden + [1]
         self.quadratic = QuadraticForm(dim, stencil) if quadratic else None
         self.input_maps = nn.ModuleList(nn.Linear(dim, s) for s in sizes)
@@ -146,6 +154,8 @@ class ConcaveEntropy(nn.Module):
         f = z.squeeze(-1)
         if self.quadratic is not None:
             f = f + self.quadratic(x)
+        if self.coercive:
+            f = f + 0.5 * self.coercive * (x**2).sum(-1)
         return -f
 
 
@@ -336,6 +346,9 @@ class GradientDynamicsModel(nn.Module):
         taps (for fields on a periodic grid), see :class:`QuadraticForm`.
     dissipation_symmetric:
         Impose :math:`\Xi(x,x^*)=\Xi(x,-x^*)`, see :class:`ConvexDissipation`.
+    entropy_coercive:
+        A fixed :math:`-\tfrac c2\|x\|^2` in a learned :math:`S`, which makes it bounded above
+        and decaying along every ray whatever the weights, see :class:`ConcaveEntropy`.
 
     Calling the model on a batch ``x`` of shape ``(batch, dim)`` returns
     :math:`\dot x`. Because the dynamics are gradients, the call uses autograd
@@ -356,6 +369,7 @@ class GradientDynamicsModel(nn.Module):
         quadratic: bool = True,
         stencil: int | None = None,
         dissipation_symmetric: bool = False,
+        entropy_coercive: float = 0.0,
     ) -> None:
         super().__init__()
         if entropy is not None and not callable(entropy):
@@ -364,7 +378,8 @@ class GradientDynamicsModel(nn.Module):
             raise TypeError("dissipation must be None (learned) or a callable Xi(x, x_star)")
         self.dim = int(dim)
         self.entropy_net = (
-            ConcaveEntropy(dim, entropy_hidden or hidden, eps, quadratic=quadratic, stencil=stencil)
+            ConcaveEntropy(dim, entropy_hidden or hidden, eps, quadratic=quadratic, stencil=stencil,
+                           coercive=entropy_coercive)
             if entropy is None
             else None
         )
@@ -387,7 +402,7 @@ class GradientDynamicsModel(nn.Module):
         self.config = dict(dim=self.dim, hidden=tuple(hidden), entropy_hidden=entropy_hidden,
                            dissipation_hidden=dissipation_hidden, eps=eps, dissipation_rank=dissipation_rank,
                            dissipation_projection=dissipation_projection, quadratic=quadratic, stencil=stencil,
-                           dissipation_symmetric=dissipation_symmetric)
+                           dissipation_symmetric=dissipation_symmetric, entropy_coercive=entropy_coercive)
 
     def save(self, path) -> None:
         """Write the architecture and the learned weights to ``path`` (read back with :meth:`load`).

@@ -112,6 +112,17 @@ class MassActionKinetics(GradientSystem):
     :math:`\dot c=\nu\,(k_f\prod c^{\alpha}-k_b\prod c^{\beta})` with
     :math:`k_{f,b}^{(n)}=\tfrac{W_0}{4}\exp(\mp\sum_m(Q_m+1)\nu_{mn}/2)`.
     The thesis uses :math:`W_0=4`, :math:`Q=-1`, so :math:`k_f=k_b=1`.
+
+    In general :math:`W_n=W_0\sqrt{\prod_m c_m^{\alpha_{mn}+\beta_{mn}}}` with the reactant and
+    product orders :math:`\alpha, \beta`. From :math:`\nu` alone they are read as
+    :math:`\alpha=\max(-\nu,0)`, :math:`\beta=\max(\nu,0)`: no species on both sides of a reaction.
+    A catalysed or autocatalytic step such as :math:`A+B\rightleftharpoons2B` has the same
+    :math:`\nu` as :math:`A\rightleftharpoons B`; pass ``reactants`` and ``products`` (both
+    species x reactions) for it.
+
+    The rates satisfy detailed balance for every choice of :math:`W_0, Q` (Wegscheider's
+    condition: :math:`\ln(k_f/k_b)=-\nu^\top(Q+1)` lies in the range of :math:`\nu^\top`), as any
+    GGD with this entropy must; a driven network that breaks it is not of this form.
     """
 
     def __init__(
@@ -120,6 +131,8 @@ class MassActionKinetics(GradientSystem):
         W0: float | Sequence[float] = 4.0,
         Q: float | Sequence[float] = -1.0,
         species: Sequence[str] | None = None,
+        reactants: Sequence[Sequence[float]] | Tensor | None = None,
+        products: Sequence[Sequence[float]] | Tensor | None = None,
     ) -> None:
         nu = torch.as_tensor(stoichiometry, dtype=torch.float64)
         if nu.ndim != 2:
@@ -141,8 +154,7 @@ class MassActionKinetics(GradientSystem):
         self.species = list(species) if species is not None else [f"c{m}" for m in range(self.dim)]
         if len(self.species) != self.dim:
             raise ValueError(f"{len(self.species)} species names for {self.dim} species")
-        self.reactant_orders = torch.clamp(-nu, min=0)  # alpha
-        self.product_orders = torch.clamp(nu, min=0)  # beta
+        self.reactant_orders, self.product_orders = _orders(nu, reactants, products)  # alpha, beta
 
     @classmethod
     def thesis_example(cls, W0: float | Sequence[float] = 4.0, Q: float | Sequence[float] = -1.0) -> "MassActionKinetics":
@@ -157,11 +169,21 @@ class MassActionKinetics(GradientSystem):
         a = ((self.Q + 1)[:, None] * self.nu).sum(0) / 2
         return self.W0 / 4 * torch.exp(-a), self.W0 / 4 * torch.exp(a)
 
-    def conservation_laws(self) -> Tensor:
-        r"""Orthonormal basis (rows) of :math:`\{q: q\cdot\nu=0\}`: conserved linear combinations."""
+    def conservation_laws(self, integer: bool = False) -> Tensor:
+        r"""Basis (rows) of :math:`\{q: q\cdot\nu=0\}`: the conserved linear combinations.
+
+        Orthonormal by default; with ``integer=True`` the reduced row echelon form of a rational
+        basis, scaled to coprime integers (for the thesis network: :math:`A+C` and
+        :math:`B+2C-2D`). Needs an integer (or rational) ``stoichiometry`` for the latter."""
+        if integer:
+            return _integer_left_null_space(self.nu)
         u, s, _ = torch.linalg.svd(self.nu, full_matrices=True)
         rank = int((s > 1e-10 * s.max()).sum())
         return u[:, rank:].T.contiguous()
+
+    def describe_conservation_laws(self) -> list[str]:
+        """The integer conservation laws as text, e.g. ``["A + C", "B + 2C - 2D"]``."""
+        return [_linear_combination(row.tolist(), self.species) for row in self.conservation_laws(integer=True)]
 
     def _constants(self, x: Tensor) -> dict[str, Tensor]:
         """The constants on ``x``'s device and dtype, copied there once and cached (no host
@@ -171,7 +193,7 @@ class MassActionKinetics(GradientSystem):
         if key not in cache:
             kf, kb = self.rate_constants
             names = dict(nu=self.nu, kf=kf, kb=kb, alpha=self.reactant_orders, beta=self.product_orders,
-                         Q=self.Q, W0=self.W0, nu_abs=self.nu.abs())
+                         Q=self.Q, W0=self.W0, orders=self.reactant_orders + self.product_orders)
             cache[key] = {k: v.to(device=x.device, dtype=x.dtype) for k, v in names.items()}
         return cache[key]
 
@@ -202,11 +224,58 @@ class MassActionKinetics(GradientSystem):
         k = self._constants(c)
         nu = k["nu"]
         affinity = -c_star @ nu  # X_n
-        weight = k["W0"] * torch.exp(0.5 * torch.log(c) @ k["nu_abs"])
+        weight = k["W0"] * torch.exp(0.5 * torch.log(c) @ k["orders"])
         return (weight * (torch.cosh(affinity / 2) - 1)).sum(-1)
 
     def __repr__(self) -> str:
         return f"MassActionKinetics(species={self.species}, reactions={self.n_reactions})"
+
+
+def _orders(nu: Tensor, reactants, products) -> tuple[Tensor, Tensor]:
+    """Reactant and product orders (alpha, beta); from nu alone when neither is given."""
+    if reactants is None and products is None:
+        return torch.clamp(-nu, min=0), torch.clamp(nu, min=0)
+    if reactants is None or products is None:
+        raise ValueError("give both reactants and products (species x reactions), or neither")
+    alpha = torch.as_tensor(reactants, dtype=torch.float64)
+    beta = torch.as_tensor(products, dtype=torch.float64)
+    if alpha.shape != nu.shape or beta.shape != nu.shape:
+        raise ValueError(f"reactants and products must have the shape of stoichiometry {tuple(nu.shape)}, "
+                         f"got {tuple(alpha.shape)} and {tuple(beta.shape)}")
+    if (alpha < 0).any() or (beta < 0).any():
+        raise ValueError("reaction orders must be non-negative")
+    if not torch.equal(beta - alpha, nu):
+        raise ValueError("stoichiometry must equal products - reactants")
+    return alpha, beta
+
+
+def _integer_left_null_space(nu: Tensor) -> Tensor:
+    """Rows: the reduced row echelon basis of {q : q . nu = 0}, scaled to coprime integers."""
+    import sympy
+
+    matrix = sympy.Matrix([[sympy.nsimplify(float(v)) for v in row] for row in nu.tolist()])
+    basis = matrix.T.nullspace()
+    if not basis:
+        return torch.zeros(0, nu.shape[0], dtype=torch.int64)
+    reduced, _ = sympy.Matrix.hstack(*basis).T.rref()
+    rows = []
+    for row in reduced.tolist():
+        scale = sympy.ilcm(*[sympy.fraction(v)[1] for v in row])
+        ints = [int(v * scale) for v in row]
+        divisor = sympy.igcd(*ints)
+        rows.append([v // divisor for v in ints])
+    return torch.tensor(rows, dtype=torch.int64)
+
+
+def _linear_combination(coefficients: list[int], names: list[str]) -> str:
+    """``[1, 0, 2, -2]`` with names A..D -> ``"A + 2C - 2D"``."""
+    terms = []
+    for k, name in zip(coefficients, names):
+        if k:
+            size = "" if abs(k) == 1 else str(abs(k))
+            terms.append(("- " if k < 0 else "+ ") + size + name)
+    text = " ".join(terms)
+    return text[2:] if text.startswith("+ ") else "-" + text[2:]
 
 
 def _log_mean(a: Tensor, b: Tensor) -> Tensor:

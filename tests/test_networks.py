@@ -215,3 +215,29 @@ def test_every_ggd_model_has_a_real_nonpositive_spectrum_at_its_equilibrium(seed
     rates = torch.linalg.eigvals(g.metrics.linearization(model, x_eq))
     assert float(rates.imag.abs().max()) <= 1e-8 * float(rates.abs().max())
     assert float(rates.real.max()) < 0
+
+
+def test_coercive_entropy_is_bounded_above_and_decays_along_every_ray_for_any_weights():
+    directions = torch.nn.functional.normalize(torch.randn(64, 3, dtype=torch.float64), dim=-1)
+    grew = 0
+    for seed in range(20):
+        torch.manual_seed(seed)
+        plain = g.ConcaveEntropy(3, hidden=(16, 16), quadratic=False).double()
+        torch.manual_seed(seed)
+        coercive = g.ConcaveEntropy(3, hidden=(16, 16), quadratic=False, coercive=1e-2).double()
+        far = 1e4 * directions
+        assert (coercive(far) < coercive(torch.zeros(1, 3, dtype=torch.float64)) - 1e3).all()
+        assert torch.allclose(coercive(far), plain(far) - 0.5e-2 * (far**2).sum(-1))
+        grew += bool((plain(far) > plain(torch.zeros(1, 3, dtype=torch.float64))).any())
+    assert grew >= 1  # without it, some random networks grow without bound along some ray
+    with pytest.raises(ValueError, match="coercive"):
+        g.ConcaveEntropy(3, coercive=-1.0)
+
+
+def test_coercive_option_survives_save_and_load(tmp_path):
+    model = g.GradientDynamicsModel(2, hidden=(4,), entropy_coercive=0.1).double()
+    model.save(tmp_path / "m.pt")
+    again = g.GradientDynamicsModel.load(tmp_path / "m.pt")
+    assert again.entropy_net.coercive == 0.1
+    x = torch.randn(5, 2, dtype=torch.float64)
+    assert torch.equal(again(x), model(x))

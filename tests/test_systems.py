@@ -126,3 +126,41 @@ def test_heat_exchange_is_the_ggd_of_its_stated_potentials_and_conserves_energy(
     traj, dt = ex.heat_exchange_trajectories(n=4, steps=50)
     S = ex.heat_exchange_entropy(traj.reshape(-1, 3)).reshape(traj.shape[:2])
     assert float(S.diff(dim=1).min()) > 0
+
+
+def test_integer_conservation_laws_of_the_thesis_network_are_not_atom_balances():
+    system = g.MassActionKinetics.thesis_example()
+    laws = system.conservation_laws(integer=True)
+    assert laws.tolist() == [[1, 0, 1, 0], [0, 1, 2, -2]]
+    assert system.describe_conservation_laws() == ["A + C", "B + 2C - 2D"]
+    assert (laws.double() @ system.nu).abs().max() == 0
+    # no positive conservation law: the two reactions together are 2B + D -> 0
+    assert system.nu.sum(1).tolist() == [0.0, -2.0, 0.0, -1.0]
+    cycle = g.MassActionKinetics([[-1, 0, 1], [1, -1, 0], [0, 1, -1]], species=["A", "B", "C"])
+    assert cycle.describe_conservation_laws() == ["A + B + C"]
+
+
+def test_species_on_both_sides_need_reactants_and_products():
+    """A + B <-> 2B has the nu of A <-> B; with its orders given, the cosh form is mass action again."""
+    auto = g.MassActionKinetics([[-1], [1]], reactants=[[1], [1]], products=[[0], [2]], species=["A", "B"])
+    plain = g.MassActionKinetics([[-1], [1]], species=["A", "B"])
+    c = g.uniform_box(50, 2, 0.05, 1.0, seed=0)
+    kf, kb = auto.rate_constants
+    mass_action = (kf * c[:, 0] * c[:, 1] - kb * c[:, 1] ** 2)[:, None] * torch.tensor([[-1.0, 1.0]], dtype=c.dtype)
+    assert torch.allclose(auto.velocity(c), mass_action)
+    assert torch.allclose(auto.ggd_velocity(c), mass_action)
+    assert not torch.allclose(plain.velocity(c), mass_action)
+    with pytest.raises(ValueError, match="products - reactants"):
+        g.MassActionKinetics([[-1], [1]], reactants=[[1], [0]], products=[[0], [2]])
+    with pytest.raises(ValueError, match="both"):
+        g.MassActionKinetics([[-1], [1]], reactants=[[1], [1]])
+
+
+def test_rate_constants_satisfy_wegscheider_for_any_parameters():
+    gen = torch.Generator().manual_seed(0)
+    nu = torch.tensor([[-1.0, 0.0, 1.0], [1.0, -1.0, 0.0], [0.0, 1.0, -1.0]], dtype=torch.float64)
+    for _ in range(5):
+        Q = torch.randn(3, generator=gen, dtype=torch.float64)
+        W0 = torch.rand(3, generator=gen, dtype=torch.float64) + 0.1
+        kf, kb = g.MassActionKinetics(nu, W0=W0, Q=Q).rate_constants
+        assert abs(float(torch.log(kf / kb).sum())) < 1e-12  # around the cycle the product of K's is 1

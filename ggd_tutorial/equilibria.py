@@ -1,0 +1,104 @@
+r"""Where the dynamics ends: equilibria, their spectra, and the conserved subspace.
+
+A GGD model conserves every :math:`q\perp\operatorname{range}P` exactly (``P`` the projection in
+front of :math:`\Xi`) and ends, from :math:`x_0`, at the maximum of its entropy on
+:math:`x_0+\operatorname{range}P`. There its Jacobian is :math:`\partial^2_{x^*}\Xi(x,0)\,\partial^2S(x)`,
+a positive semi-definite matrix times a negative semi-definite one: real, non-positive eigenvalues
+(Onsager reciprocity near equilibrium), which :func:`compare_equilibria` reports next to the true ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .integrators import VectorField, _model_dtype_device, rk4_step
+from .metrics import evaluate, linearization
+
+
+def relax(f: VectorField, x0: Tensor, dt: float = 0.05, max_time: float = 400.0, tol: float = 1e-9,
+          check_every: int = 100) -> tuple[Tensor, Tensor]:
+    r"""Integrate each state of ``x0`` (batch, dim) with RK4 until :math:`\max_i|f_i(x)|<` ``tol``
+    or ``max_time``; return the final states and whether each one converged."""
+    if x0.ndim != 2:
+        raise ValueError(f"x0 must have shape (batch, dim), got {tuple(x0.shape)}")
+    if not dt > 0 or not max_time > 0:
+        raise ValueError("dt and max_time must be positive")
+    dtype, device = _model_dtype_device(f, x0)
+    x = x0.to(device=device, dtype=dtype)
+    steps = int(round(max_time / dt))
+    with torch.no_grad():
+        for k in range(steps):
+            x = rk4_step(f, x, dt)
+            if (k + 1) % check_every == 0 and bool((evaluate(f, x).abs().amax(-1) < tol).all()):
+                break
+        converged = evaluate(f, x).abs().amax(-1) < tol
+    return x.to(x0), converged.to(x0.device)
+
+
+def conserved_subspace(projection: Tensor, rtol: float = 1e-10) -> Tensor:
+    r"""Orthonormal rows spanning :math:`\{q: q^\top P=0\}`: what a model with projection ``P`` conserves."""
+    u, s, _ = torch.linalg.svd(projection.detach(), full_matrices=True)
+    rank = int((s > rtol * s.max()).sum())
+    return u[:, rank:].T.contiguous()
+
+
+def principal_angles(a: Tensor, b: Tensor) -> Tensor:
+    r"""Principal angles (radians, ascending) between the row spaces of ``a`` and ``b``:
+    all zero when they coincide, :math:`\pi/2` for a direction of one orthogonal to the other."""
+    qa, _ = torch.linalg.qr(a.detach().T.to(torch.float64))
+    qb, _ = torch.linalg.qr(b.detach().T.to(torch.float64))
+    cosines = torch.linalg.svdvals(qa.T @ qb).clamp(max=1.0)
+    return torch.arccos(cosines).sort().values
+
+
+def model_projection(model) -> Tensor | None:
+    """The matrix ``P`` through which a model's dissipation sees the conjugate, or None (full)."""
+    project = getattr(getattr(model, "dissipation_net", None), "project", None)
+    if project is None:
+        return None
+    return project.matrix if hasattr(project, "matrix") else project.weight.T
+
+
+@dataclass
+class EquilibriumComparison:
+    """True and model equilibria from the same initial states, and the spectra there."""
+
+    true: Tensor
+    model: Tensor
+    true_converged: Tensor
+    model_converged: Tensor
+    true_spectrum: Tensor
+    model_spectrum: Tensor
+
+    @property
+    def error(self) -> Tensor:
+        """Per initial state: RMS distance between the two equilibria."""
+        return ((self.model - self.true) ** 2).mean(-1).sqrt()
+
+    @property
+    def spectrum_error(self) -> Tensor:
+        """Per initial state: largest difference of the sorted real parts of the eigenvalues."""
+        return (self.model_spectrum.real - self.true_spectrum.real).abs().amax(-1)
+
+    def summary(self) -> str:
+        return (f"equilibrium RMS error: median {self.error.median():.1e}, worst {self.error.max():.1e}; "
+                f"converged: true {int(self.true_converged.sum())}/{len(self.true)}, model "
+                f"{int(self.model_converged.sum())}/{len(self.model)}; largest eigenvalue difference "
+                f"{self.spectrum_error.max():.1e}; model eigenvalues: max real part "
+                f"{self.model_spectrum.real.max():.1e}, max |imag| {self.model_spectrum.imag.abs().max():.1e}")
+
+
+def spectrum(f: VectorField, x: Tensor) -> Tensor:
+    """Eigenvalues of the Jacobian of ``f`` at each state of ``x`` (batch, dim), sorted by real part."""
+    values = [torch.linalg.eigvals(linearization(f, point)) for point in x]
+    return torch.stack([v[torch.argsort(v.real)] for v in values])
+
+
+def compare_equilibria(model, system, x0: Tensor, **relax_kwargs) -> EquilibriumComparison:
+    """Relax ``system`` and ``model`` from the same initial states ``x0`` (see :func:`relax`) and
+    compare where they end and the eigenvalues of their Jacobians there."""
+    true, true_ok = relax(system, x0, **relax_kwargs)
+    end, model_ok = relax(model, x0, **relax_kwargs)
+    return EquilibriumComparison(true, end, true_ok, model_ok, spectrum(system, true), spectrum(model, end))
