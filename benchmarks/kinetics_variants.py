@@ -1,0 +1,103 @@
+"""What limits the kinetics models? One knob at a time, against the tuned setting.
+
+    python benchmarks/kinetics_variants.py run [--seed 0]   # appends to kinetics_variants.jsonl
+    python benchmarks/kinetics_variants.py report            # -> kinetics_variants.md
+
+Each variant changes one thing of ``experiments.SETTINGS`` (more L-BFGS iterations, more training
+points, a wider network, the quadratic skip terms, a coercive entropy, the stoichiometry as
+projection) and reports the test velocity MSE, the wall time, where the model ends
+(``levels``' equilibrium error: worst RMS distance to the true equilibrium over the test initial
+states) and how many of those relaxations converged. One seed, two threads, each run alone: a
+screening, not a study; a variant that looks good needs the robustness study before a chapter
+uses it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import ggd_tutorial as g
+from ggd_tutorial import equilibria as eq
+from ggd_tutorial import experiments as ex
+
+HERE = Path(__file__).resolve().parent
+RAW = HERE / "kinetics_variants.jsonl"
+REPORT = HERE / "kinetics_variants.md"
+VARIANTS = {
+    "kinetics-free": ["base", "lbfgs_steps=2400", "max_points=8000", "hidden=64x64", "quadratic=1", "coercive=0.01",
+                      "nu"],
+    "kinetics-prescribed-Xi": ["base", "lbfgs_steps=6000", "max_points=8000", "quadratic=1", "coercive=0.01"],
+    "kinetics-prescribed-S": ["base", "rank=2"],
+}
+
+
+def overrides(variant: str, system) -> tuple[dict, dict]:
+    """(model overrides, fit overrides) of a variant such as ``lbfgs_steps=2400``."""
+    if variant == "base":
+        return {}, {}
+    if variant == "nu":
+        return {"dissipation_projection": system.nu, "dissipation_rank": None}, {}
+    key, value = variant.split("=")
+    if key == "rank":
+        return {"dissipation_projection": None, "dissipation_rank": int(value)}, {}
+    if key == "coercive":
+        return {"entropy_coercive": float(value)}, {}
+    if key == "quadratic":
+        return {"quadratic": value == "1"}, {}
+    if key == "hidden":
+        return {"hidden": tuple(int(h) for h in value.split("x"))}, {}
+    return {}, {key: int(value)}
+
+
+def run_one(name: str, variant: str, seed: int) -> dict:
+    system, data = ex.kinetics_data()
+    model_over, fit_over = overrides(variant, system)
+    t0 = time.perf_counter()
+    model = ex.build_model(name, system, seed=seed, **model_over)
+    history = g.fit(model, data, **{**ex.SETTINGS[name].fit, "seed": seed, "progress": False, **fit_over})
+    wall = time.perf_counter() - t0
+    report = eq.compare_equilibria(model, system, data.test.states[:, 0])
+    return dict(name=name, variant=variant, seed=seed, threads=torch.get_num_threads(),
+                test_mse=float(g.velocity_mse(model, data)), wall=round(wall, 1),
+                equilibrium_error=float(report.error.max()), converged=int(report.model_converged.sum()),
+                states=len(report.error), stop=history.stop_reason)
+
+
+def report() -> str:
+    rows = [json.loads(line) for line in RAW.read_text().splitlines() if line.strip()]
+    lines = ["# Kinetics: one knob at a time", "",
+             "`python benchmarks/kinetics_variants.py run` then `report`; seed 0, 2 threads, each run alone. "
+             "A screening (one seed), not a study.", "",
+             "| experiment | variant | test MSE | vs base | fit time | equilibrium error (worst) | relaxed |",
+             "|---|---|---|---|---|---|---|"]
+    base = {r["name"]: r["test_mse"] for r in rows if r["variant"] == "base"}
+    for r in rows:
+        ratio = f"{r['test_mse'] / base[r['name']]:.2f}" if r["name"] in base else ""
+        lines.append(f"| {r['name']} | {r['variant']} | {r['test_mse']:.2e} | {ratio} | {r['wall']:.0f} s | "
+                     f"{r['equilibrium_error']:.1e} | {r['converged']}/{r['states']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["run", "report"])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        torch.set_num_threads(2)
+        for name, variants in VARIANTS.items():
+            for variant in variants:
+                with RAW.open("a") as handle:
+                    handle.write(json.dumps(run_one(name, variant, args.seed)) + "\n")
+    REPORT.write_text(report())
+    print(REPORT.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
