@@ -73,29 +73,48 @@ class EquilibriumComparison:
     model_spectrum: Tensor
 
     @property
+    def diverged(self) -> Tensor:
+        """Per initial state: the model's relaxation left every bound (non-finite end state)."""
+        return ~torch.isfinite(self.model).all(-1)
+
+    @property
     def error(self) -> Tensor:
-        """Per initial state: RMS distance between the two equilibria."""
-        return ((self.model - self.true) ** 2).mean(-1).sqrt()
+        """Per initial state: RMS distance between the two equilibria (inf where the model diverged)."""
+        err = ((self.model - self.true) ** 2).mean(-1).sqrt()
+        return torch.where(self.diverged, torch.full_like(err, float("inf")), err)
 
     @property
     def spectrum_error(self) -> Tensor:
         """Per initial state: largest difference of the sorted eigenvalues (real parts), relative
-        to the fastest true rate."""
+        to the fastest true rate (inf where the model diverged)."""
         gap = (self.model_spectrum.real - self.true_spectrum.real).abs().amax(-1)
-        return gap / self.true_spectrum.real.abs().amax(-1)
+        err = gap / self.true_spectrum.real.abs().amax(-1)
+        return torch.where(self.diverged, torch.full_like(err, float("inf")), err)
 
     def summary(self) -> str:
-        return (f"equilibrium RMS error: median {self.error.median():.1e}, worst {self.error.max():.1e}; "
+        ok = ~self.diverged
+        text = (f"equilibrium RMS error: median {self.error.median():.1e}, worst {self.error.max():.1e}; "
                 f"converged: true {int(self.true_converged.sum())}/{len(self.true)}, model "
-                f"{int(self.model_converged.sum())}/{len(self.model)}; largest eigenvalue difference "
-                f"{self.spectrum_error.max():.1%} of the fastest rate; model eigenvalues: max real part "
-                f"{self.model_spectrum.real.max():.1e}, max |imag| {self.model_spectrum.imag.abs().max():.1e}")
+                f"{int(self.model_converged.sum())}/{len(self.model)}")
+        if not bool(ok.any()):
+            return text + "; every model relaxation diverged"
+        spectra = self.model_spectrum[ok]
+        text += (f"; largest eigenvalue difference {self.spectrum_error[ok].max():.1%} of the fastest rate; "
+                 f"model eigenvalues: max real part {spectra.real.max():.1e}, max |imag| {spectra.imag.abs().max():.1e}")
+        return text + (f"; DIVERGED from {int(self.diverged.sum())} initial states" if bool(self.diverged.any()) else "")
 
 
 def spectrum(f: VectorField, x: Tensor) -> Tensor:
-    """Eigenvalues of the Jacobian of ``f`` at each state of ``x`` (batch, dim), sorted by real part."""
-    values = [torch.linalg.eigvals(linearization(f, point)) for point in x]
-    return torch.stack([v[torch.argsort(v.real)] for v in values])
+    """Eigenvalues of the Jacobian of ``f`` at each state of ``x`` (batch, dim), sorted by real part;
+    NaN at a non-finite state."""
+    values = []
+    for point in x:
+        if not bool(torch.isfinite(point).all()):
+            values.append(torch.full((x.shape[-1],), float("nan"), dtype=torch.complex128))
+            continue
+        v = torch.linalg.eigvals(linearization(f, point))
+        values.append(v[torch.argsort(v.real)].to(torch.complex128))
+    return torch.stack(values)
 
 
 def compare_equilibria(model, system, x0: Tensor, **relax_kwargs) -> EquilibriumComparison:

@@ -69,3 +69,34 @@ def test_learned_models_have_real_non_positive_spectra_at_equilibrium():
     # a vector field that rotates has a complex spectrum: the check can fail
     rotation = lambda x: torch.stack([-x[:, 1] - 0.1 * x[:, 0], x[:, 0] - 0.1 * x[:, 1]], 1)  # noqa: E731
     assert eq.spectrum(rotation, torch.zeros(1, 2, dtype=torch.float64)).imag.abs().max() > 0.5
+
+
+def test_a_kinetics_model_given_nu_conserves_the_true_laws_exactly_for_any_weights():
+    from ggd_tutorial import experiments as ex
+
+    system = g.MassActionKinetics.thesis_example()
+    laws = system.conservation_laws(integer=True).double()
+    c0 = g.uniform_box(8, 4, 0.05, 1.0, seed=1)
+    for seed in range(3):
+        model = ex.build_model("kinetics-prescribed-S", system, seed=seed)
+        assert torch.equal(eq.model_projection(model), system.nu)
+        velocity = model(c0)
+        assert (velocity @ laws.T).abs().max() < 1e-14 * max(1.0, float(velocity.abs().max()))
+    # along a rollout (as long as random weights keep the concentrations positive, which the
+    # prescribed log entropy needs) the conserved quantities stay put to round-off
+    with torch.no_grad():
+        path = g.rollout(model, c0, 0.005, 40)
+    assert path.min() > 0
+    q = path @ laws.T
+    assert (q - q[:, :1]).abs().max() < 1e-12
+
+
+def test_a_model_that_runs_away_is_reported_as_diverged_not_a_crash():
+    decay = lambda x: -x  # noqa: E731
+    runaway = lambda x: torch.where(x > 0, x**2, -x)  # noqa: E731  blows up from x0 > 0 at t = 1/x0
+    x0 = torch.tensor([[1.0, 0.5], [-1.0, -0.5]], dtype=torch.float64)
+    report = eq.compare_equilibria(runaway, decay, x0, max_time=20.0)
+    assert report.diverged.tolist() == [True, False]
+    assert report.error[0] == float("inf") and report.error[1] < 1e-8
+    assert torch.isnan(report.model_spectrum[0]).all() and report.spectrum_error[0] == float("inf")
+    assert "DIVERGED from 1 initial states" in report.summary()
