@@ -109,7 +109,8 @@ def tuned() -> dict[str, tuple[float, float]]:
     """name -> (test MSE, wall seconds of the whole study run) of the tuned settings, seed 0, 2 threads."""
     out = {}
     for r in load(STUDY):
-        if r["kind"] == "thesis" and r["seed"] == 0 and r["threads"] == 2 and r["dtype"] == "float64":
+        if (r["kind"] == "thesis" and r["seed"] == 0 and r["threads"] == 2 and r["dtype"] == "float64"
+                and r["name"] in SYSTEMS):
             mse = r["values"]["diffusion.polynomial" if r["name"] == "diffusion" else f"{r['name']}.test_mse"]
             out[r["name"]] = (mse, r["wall_s"])
     return out

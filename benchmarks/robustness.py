@@ -34,10 +34,12 @@ HERE = Path(__file__).resolve().parent
 RAW = HERE / "robustness.jsonl"
 REPORT = HERE / "robustness.md"
 THESIS = ["overdamped-1d", "overdamped-2d", "kinetics-prescribed-S", "kinetics-prescribed-Xi", "kinetics-free",
-          "diffusion"]
+          "diffusion", "diffusion-local", "porous-local"]
 #: (kind, name) -> seeds; every float64 run at each thread count, float32 at seed 0 only.
 PLAN = {("thesis", n): (0, 1, 2, 3, 4) for n in THESIS}
 PLAN[("thesis", "diffusion")] = (0, 1, 2)  # the slowest experiment: three seeds
+PLAN[("thesis", "diffusion-local")] = (0, 1, 2)
+PLAN[("thesis", "porous-local")] = (0, 1, 2)
 PLAN[("structure", "all")] = (0, 1, 2)
 PLAN[("noise", "overdamped-2d")] = (0, 1, 2)
 PLAN[("own", "heat-exchange")] = (0, 1, 2)
@@ -141,7 +143,7 @@ def report() -> str:
         f"Written by `python benchmarks/robustness.py report` from {len(records)} runs in `robustness.jsonl` "
         f"(`python benchmarks/robustness.py run`; the runs' wall times add up to {wall / 60:.0f} min on a 2-core "
         f"{records[0]['machine'] if records else '?'} CPU, torch {records[0]['torch'] if records else '?'}; the "
-        "1-thread runs went two at a time, one per core, so the study took about 50 min). "
+        "1-thread runs went two at a time, one per core). "
         "Each float64 run is one seed (initial weights and training subsample) at one torch thread count "
         "(1 or 2); seeds: " + ", ".join(f"{LABEL[kind].format(n)} {len(s)}" for (kind, n), s in PLAN.items()) + ". "
         f"An asserted upper level must be at least {levels.MARGIN:g}x the worst run, a lower level at most the "

@@ -30,7 +30,8 @@ from .networks import (
     count_parameters,
     positive_weight,
 )
-from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle
+from .fields import LocalConvolution, LocalFieldModel
+from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle, PorousMediumDiffusion
 from .training import FitHistory, default_device, fit
 
 __version__ = "0.1.0"

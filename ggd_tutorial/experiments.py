@@ -12,6 +12,7 @@ All trajectories are split 80/20 by trajectory (seeded); test sets are never sub
 """
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,9 +30,11 @@ from .data import (
     step_profiles,
     uniform_box,
 )
-from .metrics import velocity_mse
+from .integrators import rollout
+from .metrics import evaluate, velocity_mse
+from .fields import LocalConvolution, LocalFieldModel
 from .networks import GradientDynamicsModel
-from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle
+from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle, PorousMediumDiffusion
 from .training import FitHistory, fit
 
 #: Test velocity MSEs reported in the thesis (and its slides).
@@ -69,8 +72,8 @@ SETTINGS: dict[str, Setting] = {
         model=dict(hidden=(16, 16)),
         fit=dict(adam_steps=200, lbfgs_steps=800, adam_lr=1e-2, max_points=2000),
     ),
-    "kinetics-prescribed-S": Setting(
-        model=dict(hidden=(32, 32), dissipation_rank=2, quadratic=False),
+    "kinetics-prescribed-S": Setting(  # Xi sees c* only through nu^T c*: the stoichiometry is given
+        model=dict(hidden=(32, 32), quadratic=False),
         fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
     ),
     "kinetics-prescribed-Xi": Setting(
@@ -85,7 +88,18 @@ SETTINGS: dict[str, Setting] = {
         model=dict(hidden=(4,), stencil=1),
         fit=dict(adam_steps=0, lbfgs_steps=1000, max_points=4000),
     ),
+    # local densities with shared weights (LocalFieldModel): mass by construction, any grid
+    "diffusion-local": Setting(
+        model=dict(hidden=(8, 8)),
+        fit=dict(adam_steps=0, lbfgs_steps=300, max_points=500),
+    ),
+    "porous-local": Setting(  # nonlinear diffusion c_t = (D c c_x)_x, the same model and budget
+        model=dict(hidden=(8, 8)),
+        fit=dict(adam_steps=0, lbfgs_steps=300, max_points=500),
+    ),
 }
+#: Experiments whose model is a LocalFieldModel (applies to any grid).
+FIELD_EXPERIMENTS = ("diffusion-local", "porous-local")
 SETTINGS = {name: Setting(s.model, {**FIXED_BUDGET, **s.fit}, s.seed) for name, s in SETTINGS.items()}
 
 
@@ -103,21 +117,93 @@ def kinetics_data(n: int = 128, steps: int = 2048, dt: float = 0.005, seed: int 
     return system, TrajectoryData(trajectories, dt, test_fraction=0.2, seed=seed)
 
 
-def diffusion_data(n: int = 1024, n_test: int = 256, steps: int = 64, dt: float = 0.03, seed: int = 1):
-    """System, Fourier-mode data (split 80/20) and the three unseen test families (thesis 4.3)."""
-    system = FickianDiffusion(points=64, D=3e-3)
-    trajectories = simulate(system, fourier_modes(n, 64, seed=seed), dt, steps)
+def diffusion_data(n: int = 1024, n_test: int = 256, steps: int = 64, dt: float = 0.03, seed: int = 1,
+                   system: FickianDiffusion | None = None):
+    """System, Fourier-mode data (split 80/20) and the three unseen test families (thesis 4.3).
+
+    ``system`` (default: linear diffusion on 64 points, ``D = 3e-3``) may be another grid or a
+    :class:`PorousMediumDiffusion`, whose profiles are lifted to [0.5, 1.5] (it needs c > 0)."""
+    system = FickianDiffusion(points=64, D=3e-3) if system is None else system
+    c0 = field_profiles(fourier_modes, n, system, seed)
+    trajectories = simulate(system, c0, dt, steps, substeps=stable_substeps(system, dt))
     data = TrajectoryData(trajectories, dt, test_fraction=0.2, seed=seed)
-    families = {
-        "polynomial": polynomial_profiles,
-        "discontinuous": step_profiles,
-        "gaussian spikes": gaussian_spikes,
-    }
-    tests = {
-        name: TrajectorySet(simulate(system, make(n_test, 64, seed=seed + 1 + k), dt, steps), dt)
-        for k, (name, make) in enumerate(families.items())
-    }
-    return system, data, tests
+    return system, data, field_tests(system, n_test, steps, dt, seed)
+
+
+#: The unseen test families of the diffusion experiments (thesis 4.3.2).
+FIELD_FAMILIES = {"polynomial": polynomial_profiles, "discontinuous": step_profiles,
+                  "gaussian spikes": gaussian_spikes}
+
+
+def field_profiles(make, n: int, system: FickianDiffusion, seed: int) -> torch.Tensor:
+    """``n`` initial profiles of a sampler on ``system``'s grid, with the amplitudes they have on
+    64 points whatever the grid (the samplers normalize the grid vector); positive, in
+    [0.5, 1.5], for :class:`PorousMediumDiffusion`."""
+    c = make(n, system.points, seed=seed)
+    if system.points != 64:
+        c = c * (system.points / 64) ** 0.5
+    if isinstance(system, PorousMediumDiffusion):
+        top = c.abs().amax(-1, keepdim=True)
+        signed = c.amin(-1, keepdim=True) < 0  # Fourier modes: around 1; positive families: from 0.5 up
+        c = torch.where(signed, 1.0 + 0.5 * c / top, 0.5 + c / top)
+    return c
+
+
+def stable_substeps(system: FickianDiffusion, dt: float) -> int:
+    """RK4 substeps per sample that keep the explicit integration stable on ``system``'s grid
+    (1 for the thesis grid; finer grids need ~h^-2 more)."""
+    top = 1.5 if isinstance(system, PorousMediumDiffusion) else 1.0  # largest diffusivity / D
+    return max(1, math.ceil(dt * 4 * system.D * top / system.h**2 / 2.0))
+
+
+def field_tests(system: FickianDiffusion, n_test: int = 256, steps: int = 64, dt: float = 0.03,
+                seed: int = 1) -> dict[str, TrajectorySet]:
+    """The three unseen test families simulated by ``system`` (any grid)."""
+    substeps = stable_substeps(system, dt)
+    return {name: TrajectorySet(simulate(system, field_profiles(make, n_test, system, seed + 1 + k), dt, steps,
+                                         substeps=substeps), dt)
+            for k, (name, make) in enumerate(FIELD_FAMILIES.items())}
+
+
+#: The local non-GGD baseline of the diffusion chapter: a LocalConvolution of stencil width 3
+#: (as the local GGD model) and about its parameter count, trained with the local model's budget.
+LOCAL_BASELINE = Setting(model=dict(radius=1, hidden=(20, 20)),
+                         fit={**FIXED_BUDGET, **dict(adam_steps=0, lbfgs_steps=300, max_points=500)})
+
+
+def train_local_baseline(data: TrajectoryData, seed: int = 0, progress: bool = False, **fit_overrides):
+    """A :class:`LocalConvolution` trained on ``data`` (float64, seeded), and its history."""
+    torch.manual_seed(seed)
+    with float64_default():
+        baseline = LocalConvolution(**LOCAL_BASELINE.model)
+    history = fit(baseline, data, **{**LOCAL_BASELINE.fit, "seed": seed, "progress": progress, **fit_overrides})
+    return baseline, history
+
+
+def grid_transfer(model, system: FickianDiffusion, grids=(32, 64, 128, 256), n_test: int = 64,
+                  steps: int = 64, dt: float = 0.03, seed: int = 1) -> dict[tuple[int, str], tuple[float, float, float]]:
+    """Apply one trained field model, unchanged, on other grids: for each grid and unseen test
+    family, (velocity MSE against the central-difference targets, their own error (the
+    finite-difference floor), MSE against the exact velocity at the same states), with data
+    simulated by ``system``'s kind of dynamics on that grid (same D, same amplitudes)."""
+    out = {}
+    for points in grids:
+        form = {} if isinstance(system, PorousMediumDiffusion) else {"entropy": system.entropy_form}
+        other = type(system)(points=points, D=system.D, length=system.length, **form)
+        for family, s in field_tests(other, n_test, steps, dt, seed).items():
+            exact = evaluate(other, s.states.reshape(-1, points))
+            model_error = float(((evaluate(model, s.states.reshape(-1, points)) - exact) ** 2).mean())
+            out[(points, family)] = (float(velocity_mse(model, s)), float(velocity_mse(other, s)), model_error)
+    return out
+
+
+def mass_drift(model, c0: torch.Tensor, dt: float = 0.03, steps: int = 1280) -> float:
+    """Largest relative change of the total mass along rollouts of ``model`` from ``c0`` (the
+    default: 20 times the 64-step horizon of the data)."""
+    with torch.no_grad():
+        path = rollout(model, c0, dt, steps)
+    mass = path.sum(-1)
+    return float((mass - mass[:, :1]).abs().max() / mass[:, 0].abs().max())
 
 
 @contextmanager
@@ -132,13 +218,18 @@ def float64_default():
         torch.set_default_dtype(default)
 
 
-def build_model(name: str, system, seed: int | None = None, **overrides) -> GradientDynamicsModel:
+def build_model(name: str, system, seed: int | None = None, **overrides) -> GradientDynamicsModel | LocalFieldModel:
     """The model of experiment ``name`` (float64, initial weights seeded with ``seed``, by
     default the setting's), with potentials prescribed as the thesis did."""
     setting = SETTINGS[name]
     kwargs = dict(setting.model)
+    if name in FIELD_EXPERIMENTS:
+        torch.manual_seed(setting.seed if seed is None else seed)
+        with float64_default():
+            return LocalFieldModel(length=system.length, **{**kwargs, **overrides})
     if name == "kinetics-prescribed-S":
         kwargs["entropy"] = system.entropy
+        kwargs["dissipation_projection"] = system.nu  # exact conservation laws, whatever the weights
     if name == "kinetics-prescribed-Xi":
         kwargs["dissipation"] = system.dissipation
     kwargs.update(overrides)
@@ -152,7 +243,7 @@ class Result:
     """One trained experiment."""
 
     name: str
-    model: GradientDynamicsModel
+    model: GradientDynamicsModel | LocalFieldModel
     system: Any
     data: TrajectoryData
     history: FitHistory
@@ -161,6 +252,7 @@ class Result:
     wall_time: float
     extra_tests: dict[str, float] = field(default_factory=dict)
     tests: dict[str, TrajectorySet] = field(default_factory=dict)
+    seed: int = 0
 
     @property
     def ratio(self) -> float:
@@ -180,8 +272,10 @@ def run(name: str, progress: bool = True, device=None, seed: int | None = None, 
         system, data = overdamped_data(dim=int(name[-2]))
     elif name.startswith("kinetics"):
         system, data = kinetics_data()
-    elif name == "diffusion":
+    elif name in ("diffusion", "diffusion-local"):
         system, data, tests = diffusion_data()
+    elif name == "porous-local":
+        system, data, tests = diffusion_data(system=PorousMediumDiffusion())
     else:
         raise KeyError(f"unknown experiment {name!r}; choose from {sorted(SETTINGS)}")
     seed = SETTINGS[name].seed if seed is None else int(seed)
@@ -189,7 +283,7 @@ def run(name: str, progress: bool = True, device=None, seed: int | None = None, 
     kwargs = dict(SETTINGS[name].fit, seed=seed, progress=progress, device=device)
     kwargs.update(fit_overrides)
     history = fit(model, data, **kwargs)
-    if name == "diffusion":
+    if tests:
         extra = {k: float(velocity_mse(model, s)) for k, s in tests.items()}
         test = extra["polynomial"]
         thesis = THESIS_MSE["diffusion-polynomial"]
@@ -197,7 +291,7 @@ def run(name: str, progress: bool = True, device=None, seed: int | None = None, 
     else:
         test = float(velocity_mse(model, data))
         thesis = THESIS_MSE[name]
-    return Result(name, model, system, data, history, test, thesis, time.perf_counter() - t0, extra, tests)
+    return Result(name, model, system, data, history, test, thesis, time.perf_counter() - t0, extra, tests, seed)
 
 
 # ---------------------------------------------------------------------------------------------

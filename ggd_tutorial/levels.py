@@ -58,18 +58,35 @@ LEVELS: dict[str, Level] = {
     "kinetics-prescribed-S.test_mse": _up(3e-5, "test velocity MSE"),
     "kinetics-prescribed-S.rollout_mse": _up(1e-4, "rollout MSE over all test trajectories"),
     "kinetics-prescribed-S.Xi_error": _low(0.1, "relative error of the values of Xi (not fixed by data)"),
+    "kinetics-prescribed-S.equilibrium_error": _up(1e-7, "worst RMS distance of model and true equilibria"),
+    "kinetics-prescribed-Xi.equilibrium_error": _up(0.1, "worst RMS distance of model and true equilibria"),
     "kinetics-prescribed-Xi.test_mse": _up(1e-4, "test velocity MSE"),
     "kinetics-prescribed-Xi.rollout_mse": _up(2e-5, "rollout MSE over all test trajectories"),
     "kinetics-free.test_mse": _up(5e-4, "test velocity MSE"),
-    "kinetics-free.median_trajectory_mse": _up(3e-4, "median per-trajectory test MSE"),
-    "kinetics-free.rollout_mse": _up(1e-3, "rollout MSE over all test trajectories"),
+    "kinetics-free.median_trajectory_mse": _up(4e-4, "median per-trajectory test MSE"),
+    "kinetics-free.rollout_mse": _up(2e-3, "rollout MSE over all test trajectories"),
     "kinetics-free.S_error": _low(0.05, "relative error of S after gauge fixing (another valid S)"),
-    "kinetics-free.true_entropy_decrease": _up(2e-4, "largest decrease rate of the true entropy"),
+    "kinetics-free.true_entropy_decrease": _up(3e-4, "largest decrease rate of the true entropy"),
+    "kinetics-free.conserved_angle": _up(0.01, "largest angle between learned and true conserved subspaces (rad)"),
     "diffusion.polynomial": _up(1e-5, "test velocity MSE, polynomial profiles"),
     "diffusion.gaussian_spikes": _up(1e-5, "test velocity MSE, Gaussian spikes"),
     "diffusion.discontinuous": _up(5e-3, "test velocity MSE, steps"),
     "diffusion.rollout_mse": _up(2e-4, "rollout MSE, worst of the three test families"),
     "diffusion.boltzmann_decrease": _up(1e-10, "largest decrease of the Boltzmann entropy along positive predictions"),
+    "diffusion-local.polynomial": _up(2e-7, "local model: test velocity MSE, polynomial profiles"),
+    "diffusion-local.gaussian_spikes": _up(1e-6, "local model: test velocity MSE, Gaussian spikes"),
+    "diffusion-local.discontinuous": _up(1e-4, "local model: test velocity MSE, steps"),
+    "diffusion-local.grid32": _up(1e-4, "local model on 32 points: worst family's velocity MSE"),
+    "diffusion-local.grid128": _up(2e-3, "local model on 128 points: worst family's velocity MSE (FD floor 6e-4)"),
+    "diffusion-local.grid256": _up(3e-3, "local model on 256 points: worst family's velocity MSE (FD floor 1.1e-3)"),
+    "diffusion-local.mass_drift": _up(1e-13, "local model: relative mass drift over 20x rollouts (round-off)"),
+    "diffusion-local.cnn.mass_drift": _low(1e-2, "local CNN: relative mass drift over 20x rollouts"),
+    "diffusion-local.cnn.grid32": _low(1e-2, "local CNN on 32 points: worst family's velocity MSE"),
+    "porous-local.polynomial": _up(1e-5, "porous medium, local model: test velocity MSE, polynomial profiles"),
+    "porous-local.gaussian_spikes": _up(5e-5, "porous medium, local model: test velocity MSE, Gaussian spikes"),
+    "porous-local.discontinuous": _up(5e-3, "porous medium, local model: test velocity MSE, steps"),
+    "porous-local.mass_drift": _up(1e-13, "porous medium, local model: relative mass drift over 20x rollouts"),
+    "porous-local.diffusivity_error": _up(0.1, "largest relative error of the learned diffusivity on [0.5, 1.5]"),
     "structure.overdamped-2d.test_mse": _up(1e-6, "GGD test MSE at the study budget"),
     "structure.kinetics.test_mse": _up(1e-3, "GGD test MSE at the study budget"),
     "structure.diffusion.test_mse": _up(5e-4, "GGD test MSE at the study budget"),
@@ -120,6 +137,8 @@ def measure(result) -> dict[str, float]:
         out[f"{name}.rollout_mse"] = max(float(((p - t) ** 2).mean()) for t, p in rollouts)
         out[f"{name}.boltzmann_decrease"] = max(boltzmann_decrease(p) for _, p in rollouts)
         return out
+    if name in ("diffusion-local", "porous-local"):
+        return _field_measures(result)
     out[f"{name}.test_mse"] = float(velocity_mse(model, data))
     if name != "overdamped-1d":
         stride = 1 if name.startswith("overdamped") else 2
@@ -132,10 +151,57 @@ def measure(result) -> dict[str, float]:
         out[f"{name}.S_error"] = gauge.entropy_error
     else:
         out[f"{name}.Xi_error"] = gauge.dissipation_error
+    if name.startswith("kinetics"):
+        out.update(_equilibrium_measures(name, model, system, data))
     if name == "kinetics-free":
         out[f"{name}.median_trajectory_mse"] = float(velocity_mse(model, data, per_trajectory=True).median())
         states = data.test.states[:, ::4].reshape(-1, system.dim)
         out[f"{name}.true_entropy_decrease"] = float(-true_entropy_rate(system, model, states).min())
+    return out
+
+
+def _field_measures(result) -> dict[str, float]:
+    """A local field model: the unseen families on its grid and, unchanged, on other grids
+    (the worst family per grid), and the mass along 20x rollouts."""
+    from .experiments import grid_transfer, mass_drift
+
+    name, model = result.name, result.model
+    out = {f"{name}.{family.replace(' ', '_')}": float(velocity_mse(model, s)) for family, s in result.tests.items()}
+    out[f"{name}.fourier"] = float(velocity_mse(model, result.data))
+    for (points, family), (mse, *_) in grid_transfer(model, result.system, grids=(32, 128, 256)).items():
+        key = f"{name}.grid{points}"
+        out[key] = max(out.get(key, 0.0), mse)
+    out[f"{name}.mass_drift"] = mass_drift(model, result.tests["polynomial"].trajectories[:8, 0])
+    if name == "diffusion-local":  # the local non-GGD baseline, trained with the same budget and seed
+        from .experiments import train_local_baseline
+
+        baseline, _ = train_local_baseline(result.data, seed=result.seed)
+        for family, s in result.tests.items():
+            out[f"{name}.cnn.{family.replace(' ', '_')}"] = float(velocity_mse(baseline, s))
+        for (points, family), (mse, *_) in grid_transfer(baseline, result.system, grids=(32, 128, 256)).items():
+            key = f"{name}.cnn.grid{points}"
+            out[key] = max(out.get(key, 0.0), mse)
+        out[f"{name}.cnn.mass_drift"] = mass_drift(baseline, result.tests["polynomial"].trajectories[:8, 0])
+    if name == "porous-local":  # the learned diffusivity against the true D c on the data's range
+        values = torch.linspace(0.5, 1.5, 101, dtype=torch.float64)
+        true = result.system.D * values
+        out[f"{name}.diffusivity_error"] = float(((model.diffusivity(values) - true).abs() / true).max())
+    return out
+
+
+def _equilibrium_measures(name: str, model, system, data) -> dict[str, float]:
+    """Where a kinetics model ends (worst RMS distance to the true equilibrium over the test
+    initial states), how far its spectrum there is off, and, for a model with a learned projection,
+    the largest principal angle between its conserved subspace and the true one."""
+    from .equilibria import compare_equilibria, conserved_subspace, model_projection, principal_angles
+
+    report = compare_equilibria(model, system, data.test.states[:, 0])
+    out = {f"{name}.equilibrium_error": float(report.error.max()),
+           f"{name}.spectrum_error": float(report.spectrum_error.max())}
+    projection = model_projection(model)
+    if projection is not None:
+        laws = system.conservation_laws().to(projection)
+        out[f"{name}.conserved_angle"] = float(principal_angles(conserved_subspace(projection), laws).max())
     return out
 
 

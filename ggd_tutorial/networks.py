@@ -197,7 +197,9 @@ class ConvexDissipation(nn.Module):
     :math:`\Psi`, so quadratic dissipation potentials are exact. ``symmetric=True`` uses
     :math:`\tfrac12(\Psi(x,y)+\Psi(x,-y))`, which stays convex and makes
     :math:`\Xi(x,y)=\Xi(x,-y)` (microscopic reversibility; true for the quadratic and
-    :math:`\cosh` potentials of the book).
+    :math:`\cosh` potentials of the book). ``state_dim`` lets the state :math:`x` have another
+    dimension than :math:`y` (default: the same), e.g. the two neighbouring values of a field
+    next to the discrete gradient of its conjugate.
     """
 
     def __init__(
@@ -210,10 +212,14 @@ class ConvexDissipation(nn.Module):
         quadratic: bool = True,
         stencil: int | None = None,
         symmetric: bool = False,
+        state_dim: int | None = None,
     ) -> None:
         super().__init__()
         hidden = _check_sizes(dim, hidden)
         self.dim = int(dim)
+        self.state_dim = self.dim if state_dim is None else int(state_dim)
+        if self.state_dim < 1:
+            raise ValueError(f"state_dim must be a positive integer, got {state_dim}")
         self.symmetric = bool(symmetric)
         self.project: nn.Module | None = None
         ydim = self.dim
@@ -233,7 +239,7 @@ class ConvexDissipation(nn.Module):
             raise ValueError("a stencil quadratic term needs the full conjugate (no rank/projection)")
         self.quadratic = QuadraticForm(ydim, stencil) if quadratic else None
         sizes = hidden + [1]
-        u_sizes = [self.dim] + hidden  # width of u_i feeding layer i
+        u_sizes = [self.state_dim] + hidden  # width of u_i feeding layer i
         self.u_maps = nn.ModuleList(nn.Linear(a, b) for a, b in zip(u_sizes[:-1], u_sizes[1:]))
         self.gate_z = nn.ModuleList(nn.Linear(u_sizes[i], sizes[i - 1]) for i in range(1, len(sizes)))
         self.z_maps = nn.ModuleList(PositiveLinear(sizes[i - 1], sizes[i], eps) for i in range(1, len(sizes)))
@@ -285,7 +291,7 @@ class ConvexDissipation(nn.Module):
         ``y`` may carry leading dimensions, ``(..., batch, dim)``; the
         :math:`x`-branch is then computed once and shared.
         """
-        _check_input(x, self.dim)
+        _check_input(x, self.state_dim)
         if y.ndim < 2 or y.shape[-1] != self.dim or y.shape[-2] != x.shape[0]:
             raise ValueError(f"x_star must have shape (..., {x.shape[0]}, {self.dim}), got {tuple(y.shape)}")
         features = self._x_features(x)
