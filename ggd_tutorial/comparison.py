@@ -391,7 +391,8 @@ CONTROL_CLAIMS = {
 ASSERTED_CLAIMS: tuple[str, ...] = (
     "GGD: no true-entropy decrease away from equilibrium, all systems",
     "particle: the MLP's test MSE is at most GGD's",
-    "kinetics: the MLP is closer than GGD at 5x",
+    # "kinetics: the MLP is closer than GGD at 5x" held in the six runs of the study but failed on
+    # another CPU (seed 0, one thread): a tendency, not asserted
     "kinetics: GGD ends within 1 % of the true equilibrium in no rollout",
 ) + tuple(NOISE_CLAIMS) + tuple(CONTROL_CLAIMS)
 assert set(ASSERTED_CLAIMS) <= set(CLAIMS) | set(NOISE_CLAIMS) | set(CONTROL_CLAIMS)
