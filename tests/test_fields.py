@@ -80,6 +80,7 @@ def test_the_diffusivity_is_that_of_the_model_and_gauge_free():
     assert (random.diffusivity(c) > 0).all()  # concave s and convex xi: never anti-diffusion
 
 
+@pytest.mark.slow
 def test_a_rollout_at_twenty_times_the_data_horizon_keeps_the_mass():
     model = _heat_equation_model(3e-3)
     with torch.no_grad():
