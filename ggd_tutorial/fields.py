@@ -78,9 +78,6 @@ class LocalFieldModel(nn.Module):
         self.dissipation_density = ConvexDissipation(1, dissipation_hidden or hidden, eps,
                                                      quadratic=quadratic, state_dim=2)
 
-    learns_entropy = True
-    learns_dissipation = True
-
     def spacing(self, c: Tensor) -> float:
         """Grid spacing h = L / points of the grid ``c`` lives on."""
         return self.length / c.shape[-1]

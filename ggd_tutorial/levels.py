@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .equilibria import compare_equilibria, conserved_subspace, model_projection, principal_angles
+from .experiments import FIELD_EXPERIMENTS, grid_transfer, mass_drift, train_local_baseline
 from .gauge import fix_gauge
 from .metrics import predict_trajectories, rollout_mse, true_entropy_rate, velocity_mse
 
@@ -137,7 +139,7 @@ def measure(result) -> dict[str, float]:
         out[f"{name}.rollout_mse"] = max(float(((p - t) ** 2).mean()) for t, p in rollouts)
         out[f"{name}.boltzmann_decrease"] = max(boltzmann_decrease(p) for _, p in rollouts)
         return out
-    if name in ("diffusion-local", "porous-local"):
+    if name in FIELD_EXPERIMENTS:
         return _field_measures(result)
     out[f"{name}.test_mse"] = float(velocity_mse(model, data))
     if name != "overdamped-1d":
@@ -160,28 +162,25 @@ def measure(result) -> dict[str, float]:
     return out
 
 
+def _family_measures(prefix: str, model, result) -> dict[str, float]:
+    """A field model's test MSE per unseen family on its grid, its worst family on other grids
+    (applied unchanged) and its mass drift over 20x rollouts, keyed ``prefix.quantity``."""
+    out = {f"{prefix}.{family.replace(' ', '_')}": float(velocity_mse(model, s)) for family, s in result.tests.items()}
+    for (points, _), (mse, *_) in grid_transfer(model, result.system, grids=(32, 128, 256)).items():
+        out[f"{prefix}.grid{points}"] = max(out.get(f"{prefix}.grid{points}", 0.0), mse)
+    out[f"{prefix}.mass_drift"] = mass_drift(model, result.tests["polynomial"].trajectories[:8, 0])
+    return out
+
+
 def _field_measures(result) -> dict[str, float]:
-    """A local field model: the unseen families on its grid and, unchanged, on other grids
-    (the worst family per grid), and the mass along 20x rollouts."""
-    from .experiments import grid_transfer, mass_drift
-
+    """A local field model (and, on linear diffusion, the local non-GGD baseline trained with the
+    same budget and seed): :func:`_family_measures`, and the learned diffusivity of the porous medium."""
     name, model = result.name, result.model
-    out = {f"{name}.{family.replace(' ', '_')}": float(velocity_mse(model, s)) for family, s in result.tests.items()}
+    out = _family_measures(name, model, result)
     out[f"{name}.fourier"] = float(velocity_mse(model, result.data))
-    for (points, family), (mse, *_) in grid_transfer(model, result.system, grids=(32, 128, 256)).items():
-        key = f"{name}.grid{points}"
-        out[key] = max(out.get(key, 0.0), mse)
-    out[f"{name}.mass_drift"] = mass_drift(model, result.tests["polynomial"].trajectories[:8, 0])
-    if name == "diffusion-local":  # the local non-GGD baseline, trained with the same budget and seed
-        from .experiments import train_local_baseline
-
+    if name == "diffusion-local":
         baseline, _ = train_local_baseline(result.data, seed=result.seed)
-        for family, s in result.tests.items():
-            out[f"{name}.cnn.{family.replace(' ', '_')}"] = float(velocity_mse(baseline, s))
-        for (points, family), (mse, *_) in grid_transfer(baseline, result.system, grids=(32, 128, 256)).items():
-            key = f"{name}.cnn.grid{points}"
-            out[key] = max(out.get(key, 0.0), mse)
-        out[f"{name}.cnn.mass_drift"] = mass_drift(baseline, result.tests["polynomial"].trajectories[:8, 0])
+        out.update(_family_measures(f"{name}.cnn", baseline, result))
     if name == "porous-local":  # the learned diffusivity against the true D c on the data's range
         values = torch.linspace(0.5, 1.5, 101, dtype=torch.float64)
         true = result.system.D * values
@@ -193,8 +192,6 @@ def _equilibrium_measures(name: str, model, system, data) -> dict[str, float]:
     """Where a kinetics model ends (worst RMS distance to the true equilibrium over the test
     initial states), how far its spectrum there is off, and, for a model with a learned projection,
     the largest principal angle between its conserved subspace and the true one."""
-    from .equilibria import compare_equilibria, conserved_subspace, model_projection, principal_angles
-
     report = compare_equilibria(model, system, data.test.states[:, 0])
     out = {f"{name}.equilibrium_error": float(report.error.max()),
            f"{name}.spectrum_error": float(report.spectrum_error.max())}
