@@ -31,7 +31,7 @@ from .networks import (
     positive_weight,
 )
 from .fields import LocalConvolution, LocalFieldModel
-from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle, PorousMediumDiffusion
+from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle, PorousMediumDiffusion, ReactionCycle
 from .training import FitHistory, default_device, fit
 
 __version__ = "0.1.0"

@@ -8,6 +8,7 @@ both routes agree.
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -229,6 +230,75 @@ class MassActionKinetics(GradientSystem):
 
     def __repr__(self) -> str:
         return f"MassActionKinetics(species={self.species}, reactions={self.n_reactions})"
+
+
+class ReactionCycle:
+    r"""The first-order cycle :math:`A\rightleftharpoons B\rightleftharpoons C\rightleftharpoons A`
+    with arbitrary rate constants: a network that may break detailed balance.
+
+    Reaction :math:`n` turns species :math:`n` into :math:`n+1` (mod 3) at the net rate
+    :math:`r_n=k_{f,n}c_n-k_{b,n}c_{n+1}`, and :math:`\dot c=\nu r`. Detailed balance
+    (Wegscheider) holds iff the cycle affinity :math:`\mathcal A=\ln\prod_nk_{f,n}/\prod_nk_{b,n}`
+    is zero. Otherwise the steady state carries a circulating flux :math:`J>0` and produces
+    entropy forever, and no GGD, with any entropy, has this dynamics: at a GGD equilibrium the
+    Jacobian :math:`\partial^2_{x^*}\Xi\,\partial^2S` has a real spectrum, while a cycle with
+    equal rates :math:`k_f, k_b` has the eigenvalues :math:`0` and
+    :math:`-\tfrac32(k_f+k_b)\pm i\tfrac{\sqrt3}2(k_f-k_b)`.
+    """
+
+    species = ["A", "B", "C"]
+    dim = 3
+
+    def __init__(self, k_forward: Sequence[float] = (1.0, 1.0, 1.0),
+                 k_backward: Sequence[float] = (1.0, 1.0, 1.0)) -> None:
+        self.kf = torch.as_tensor(k_forward, dtype=torch.float64)
+        self.kb = torch.as_tensor(k_backward, dtype=torch.float64)
+        if self.kf.shape != (3,) or self.kb.shape != (3,):
+            raise ValueError("give three forward and three backward rate constants")
+        if not (torch.all(self.kf > 0) and torch.all(self.kb > 0)):
+            raise ValueError("rate constants must be positive")
+        self.nu = torch.tensor([[-1.0, 0.0, 1.0], [1.0, -1.0, 0.0], [0.0, 1.0, -1.0]])
+
+    @classmethod
+    def driven(cls, affinity: float, rate: float = 1.0) -> "ReactionCycle":
+        """Equal forward rates ``rate`` and backward rates ``rate * exp(-affinity / 3)``."""
+        return cls((rate,) * 3, (rate * math.exp(-affinity / 3),) * 3)
+
+    @property
+    def affinity(self) -> float:
+        """Cycle affinity ln(prod k_f / prod k_b): zero iff detailed balance holds."""
+        return float(self.kf.log().sum() - self.kb.log().sum())
+
+    @property
+    def matrix(self) -> Tensor:
+        """The rate matrix K of :math:`\dot c=Kc` (columns sum to zero: the total is conserved)."""
+        K = torch.zeros(3, 3, dtype=torch.float64)
+        for n in range(3):
+            m = (n + 1) % 3
+            K[n, n] -= self.kf[n]
+            K[m, n] += self.kf[n]
+            K[m, m] -= self.kb[n]
+            K[n, m] += self.kb[n]
+        return K
+
+    def velocity(self, c: Tensor) -> Tensor:
+        return _as_batch(c, 3) @ self.matrix.to(c).T
+
+    __call__ = velocity
+
+    def steady_state(self, total: float = 1.0) -> Tensor:
+        """The steady state with ``c.sum() == total`` (the null vector of K)."""
+        _, _, vh = torch.linalg.svd(self.matrix)
+        v = vh[-1]
+        return total * v / v.sum()
+
+    def reaction_rates(self, c: Tensor) -> Tensor:
+        """Net rates r_n of the three reactions; at the steady state all equal the cycle flux J."""
+        c = _as_batch(c, 3)
+        return self.kf.to(c) * c - self.kb.to(c) * c.roll(-1, dims=-1)
+
+    def __repr__(self) -> str:
+        return f"ReactionCycle(k_forward={self.kf.tolist()}, k_backward={self.kb.tolist()})"
 
 
 def _orders(nu: Tensor, reactants, products) -> tuple[Tensor, Tensor]:

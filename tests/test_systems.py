@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -181,3 +183,37 @@ def test_rate_constants_satisfy_wegscheider_for_any_parameters():
         W0 = torch.rand(3, generator=gen, dtype=torch.float64) + 0.1
         kf, kb = g.MassActionKinetics(nu, W0=W0, Q=Q).rate_constants
         assert abs(float(torch.log(kf / kb).sum())) < 1e-12  # around the cycle the product of K's is 1
+
+
+def test_reaction_cycle_conserves_the_total_and_breaks_detailed_balance_exactly_when_driven():
+    from ggd_tutorial.systems import ReactionCycle
+
+    c = torch.rand(16, 3, dtype=torch.float64) + 0.1
+    for affinity in (0.0, 3.0, 9.0):
+        cycle = ReactionCycle.driven(affinity)
+        assert cycle.affinity == pytest.approx(affinity, abs=1e-12)
+        v = cycle(c)
+        assert torch.allclose(v, cycle.reaction_rates(c) @ cycle.nu.T, atol=1e-14)  # xdot = nu r
+        assert float(v.sum(-1).abs().max()) < 1e-14                                 # total conserved
+        ss = cycle.steady_state(total=2.0)
+        assert float(ss.sum()) == pytest.approx(2.0) and float(cycle(ss[None]).abs().max()) < 1e-13
+        J = cycle.reaction_rates(ss[None])[0]
+        assert torch.allclose(J, J[0].expand(3), atol=1e-13)  # one flux J around the cycle
+        if affinity == 0:
+            assert float(J.abs().max()) < 1e-13                   # detailed balance: every reaction at rest
+        else:
+            assert float(J.min()) > 1e-3                          # a circulating flux, forever
+    kf, kb = 1.0, math.exp(-9.0 / 3)
+    values = torch.linalg.eigvals(ReactionCycle.driven(9.0).matrix)
+    values = values[values.abs().argsort()[1:]]
+    expected = complex(-1.5 * (kf + kb), math.sqrt(3) / 2 * (kf - kb))
+    assert all(min(abs(complex(v) - e) for e in (expected, expected.conjugate())) < 1e-12 for v in values)
+
+
+def test_reaction_cycle_bad_input():
+    from ggd_tutorial.systems import ReactionCycle
+
+    with pytest.raises(ValueError, match="three"):
+        ReactionCycle((1.0, 1.0), (1.0, 1.0, 1.0))
+    with pytest.raises(ValueError, match="positive"):
+        ReactionCycle((1.0, 0.0, 1.0), (1.0, 1.0, 1.0))
