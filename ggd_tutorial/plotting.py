@@ -227,6 +227,29 @@ def plot_horizon_errors(comparisons: Sequence, title: str = "Rollout error beyon
     return fig
 
 
+def plot_grid_transfer(transfer: dict, title: str = ""):
+    """Two panels for :func:`~ggd_tutorial.experiments.grid_transfer`'s result: per grid and test
+    family the MSE against the central-difference targets with their own error (the finite-difference
+    floor, dotted), and the MSE against the exact velocity."""
+    grids = sorted({p for p, _ in transfer})
+    families = list(dict.fromkeys(name for _, name in transfer))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.4), sharey=True)
+    for k, name in enumerate(families):
+        axes[0].loglog(grids, [transfer[p, name][0] for p in grids], "o-", color=f"C{k}", label=f"{name}: model")
+        axes[0].loglog(grids, [transfer[p, name][1] for p in grids], ":", color=f"C{k}", label=f"{name}: FD floor")
+        axes[1].loglog(grids, [transfer[p, name][2] for p in grids], "o-", color=f"C{k}", label=name)
+    axes[0].set_title(f"{title}Against central-difference targets", loc="left")
+    axes[1].set_title("Against the exact velocity", loc="left")
+    axes[0].set_ylabel("test velocity MSE")
+    axes[0].legend(fontsize=7, ncol=2)
+    axes[1].legend(fontsize=7)
+    for ax in axes:
+        ax.set_xlabel("grid points (trained on 64)")
+        ax.set_xticks(grids, [str(p) for p in grids])
+    fig.tight_layout()
+    return fig
+
+
 def plot_noise_sweep(rows: Sequence[dict], title: str = "Test MSE against measurement noise"):
     """Test MSE vs relative noise level for each model and derivative estimator
     (rows of ``comparison.noise_sweep``); the noise-free level is drawn at the left edge."""

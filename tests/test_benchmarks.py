@@ -58,7 +58,7 @@ def test_savgol_beats_central_differences_at_one_percent_noise(noise, system):
 def test_noisy_central_differences_hurt_the_kinetics_ggd_model_more_than_the_mlp(noise):
     ggd, mlp = noise[("kinetics", 1e-2, "central")]
     clean = noise[("kinetics", 0.0, "central")][0]
-    assert ggd > 10 * mlp and ggd > 1000 * clean         # three orders of magnitude, far above the MLP
+    assert ggd > 2 * mlp and ggd > 100 * clean           # two orders of magnitude, above the MLP
     assert noise[("kinetics", 1e-2, "savgol")][0] < 10 * clean
 
 
@@ -114,3 +114,55 @@ def test_defaults_stay_within_the_stated_factor_of_the_tuned_settings():
     for name, factor in DEFAULT_FACTOR.items():
         worst = max(r["test_mse"] for r in records if r["name"] == name)
         assert worst <= factor * tuned[name][0], (name, worst, tuned[name][0])
+
+
+# ---------------------------------------------------------------- benchmarks/fields.md
+# The diffusion chapter's four-way comparison (dense MLP, stencil GGD, local GGD, local CNN): each
+# statement of the chapter holds in every committed run of benchmarks/fields.py.
+
+def _fields_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fields_benchmark", TABLE.parent / "fields.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def field_runs():
+    return [r["models"] for r in _fields_module().load()]
+
+
+def test_fields_table_is_the_report_of_three_seeds_at_one_and_two_threads():
+    fields = _fields_module()
+    assert (TABLE.parent / "fields.md").read_text() == fields.report()
+    assert {(r["seed"], r["threads"]) for r in fields.load()} == {(s, t) for s in (0, 1, 2) for t in (1, 2)}
+
+
+def test_only_the_local_ggd_model_keeps_the_mass_and_ends_at_the_true_state(field_runs):
+    for run in field_runs:
+        assert run["local GGD"]["mass_drift"] < 1e-13 and run["local GGD"]["reached"] == 1.0
+        for other in ("dense MLP", "stencil GGD", "local CNN"):
+            assert run[other]["mass_drift"] > 1e-3 and run[other]["reached"] <= 0.25, other
+            assert run["local GGD"]["rollout_20x"] < 0.01 * run[other]["rollout_20x"], other
+
+
+def test_locality_buys_the_accuracy_on_the_training_grid(field_runs):
+    families = ("polynomial", "discontinuous", "gaussian spikes")
+    stencil_10x = 0
+    for run in field_runs:
+        for family in families:
+            for other in ("local GGD", "local CNN"):
+                assert run["dense MLP"][family] > 100 * run[other][family], (family, other)
+            assert run["local CNN"][family] < 3 * run["local GGD"][family], family
+            assert run["dense MLP"][family] > 2 * run["stencil GGD"][family], family
+        stencil_10x += all(run["dense MLP"][f] > 10 * run["stencil GGD"][f] for f in families)
+    assert stencil_10x == len(field_runs) - 1  # the text: "in all runs but one"
+
+
+def test_no_ggd_model_lowers_the_true_entropy_away_from_equilibrium_and_the_dense_mlp_often_does(field_runs):
+    for run in field_runs:
+        assert run["stencil GGD"]["violations_away"] == 0.0 and run["local GGD"]["violations_away"] == 0.0
+        assert run["dense MLP"]["violations_away"] > 0.3
+        assert run["local CNN"]["violations_away"] < 0.05

@@ -85,3 +85,27 @@ def test_rollout_loss_learns_the_overdamped_particle_from_noisy_states():
     assert errors[4] < 0.5 * errors[0], errors
     with pytest.raises(ValueError, match="rollout_window"):
         g.fit(model, noisy, rollout_window=-1, progress=False)
+
+
+def test_final_distance_and_conservation_drift_see_a_wrong_end_and_a_leak():
+    system = g.MassActionKinetics.thesis_example()
+    x0 = torch.rand(4, 4, dtype=torch.float64) + 0.2
+    h = cmp.horizon_errors(system, system, x0, horizon=1.0, multiples=(1, 2), dt=0.05)
+    assert h.final_distance < 1e-14 and cmp.conservation_drift(h, system) < 1e-12
+    leak = cmp.horizon_errors(lambda x: system(x) - 0.01 * x, system, x0, horizon=1.0, multiples=(1, 2), dt=0.05)
+    assert leak.final_distance > 1e-3 and cmp.conservation_drift(leak, system) > 1e-3
+    blowup = cmp.horizon_errors(lambda x: x**3, system, x0, horizon=10.0, multiples=(1, 2), dt=0.05)
+    assert blowup.final_distance == math.inf and cmp.conservation_drift(blowup, system) == math.inf
+
+
+@pytest.mark.slow
+def test_field_comparison_records_every_measure_of_the_four_models():
+    result = cmp.field_comparison(seed=0, per_family=2, adam_steps=0, lbfgs_steps=3, max_points=50)
+    record = result.record()
+    assert list(record) == list(cmp.FIELD_MODELS)
+    keys = {"parameters", "train_s", "polynomial", "discontinuous", "gaussian spikes", "fourier", "exact",
+            "rollout_1x", "rollout_5x", "rollout_20x", "reached", "mass_drift", "violations_away"}
+    assert all(set(r) == keys for r in record.values())
+    assert record["local GGD"]["mass_drift"] < 1e-12          # by construction, even after 3 iterations
+    assert record["local CNN"]["parameters"] < 600 and record["dense MLP"]["parameters"] > 5000
+    assert result.horizons["local GGD"].predicted.shape[0] == 8  # 2 per family, 3 families + Fourier
