@@ -73,6 +73,7 @@ def report() -> str:
     lines = ["# Kinetics: one knob at a time", "",
              "`python benchmarks/kinetics_variants.py run` then `report`; seed 0, 2 threads, each run alone. "
              "A screening (one seed), not a study.", "",
+             "<!-- variants-start -->",
              "| experiment | variant | test MSE | vs base | fit time | equilibrium error (worst) | relaxed |",
              "|---|---|---|---|---|---|---|"]
     base = {r["name"]: r["test_mse"] for r in rows if r["variant"] == "base"}
@@ -80,7 +81,7 @@ def report() -> str:
         ratio = f"{r['test_mse'] / base[r['name']]:.2f}" if r["name"] in base else ""
         lines.append(f"| {r['name']} | {r['variant']} | {r['test_mse']:.2e} | {ratio} | {r['wall']:.0f} s | "
                      f"{r['equilibrium_error']:.1e} | {r['converged']}/{r['states']} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["<!-- variants-end -->"]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,8 +44,9 @@ PLAN[("structure", "all")] = (0, 1, 2)
 PLAN[("noise", "overdamped-2d")] = (0, 1, 2)
 PLAN[("own", "heat-exchange")] = (0, 1, 2)
 PLAN[("control", "damped-oscillator")] = (0, 1, 2)
+PLAN[("cycle", "reaction-cycle")] = (0, 1, 2)
 LABEL = {"thesis": "{}", "structure": "structure comparison", "noise": "noise sweep ({})",
-         "own": "{} (fit's defaults)", "control": "negative control ({})"}
+         "own": "{} (fit's defaults)", "control": "negative control ({})", "cycle": "{}, balanced and driven"}
 
 
 def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
@@ -69,6 +70,9 @@ def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
         history = g.fit(model, data, seed=seed, progress=False, dtype=dtype)
         return {"values": levels.measure_heat_exchange(model, data), "claims": {},
                 "fit": {"stop_reason": history.stop_reason, "restarts": history.restarts_after_nonfinite}}
+    if kind == "cycle":  # the kinetics chapter: one GGD model on a balanced and on a driven cycle
+        runs = [ex.cycle_experiment(a, seed=seed) for a in ex.CYCLE_AFFINITIES]
+        return {"values": levels.measure_cycle(*runs), "claims": {}}
     if kind == "control":
         return {"values": {}, "claims": cmp.claims_held(control=cmp.negative_control(seed=seed))}
     if kind == "structure":
@@ -76,6 +80,10 @@ def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
         values = {f"structure.{s}.test_mse": r.test_mse["GGD"] for s, r in results.items()}
         values.update({f"structure.{s}.{m}.rollout_20x": r.horizons[m].mse[-1]
                        for s, r in results.items() for m in r.horizons})
+        values.update({f"structure.{s}.{m}.final_distance": r.horizons[m].final_distance
+                       for s, r in results.items() for m in r.horizons})
+        values.update({f"structure.kinetics.{m}.conservation_drift": cmp.conservation_drift(h, results["kinetics"].system)
+                       for m, h in results["kinetics"].horizons.items()})
         return {"values": values, "claims": cmp.claims_held(results=results)}
     rows = cmp.noise_sweep(name, levels=(0.0, 1e-3, 1e-2), estimators=("central", "savgol"), seed=seed)
     return {"values": {}, "claims": cmp.claims_held(noise_rows=rows)}
@@ -199,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="train the runs not yet in robustness.jsonl")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--only", nargs="+", choices=["thesis", "structure", "noise", "own", "control"], help="only these kinds")
+    p.add_argument("--only", nargs="+", choices=sorted({kind for kind, _ in PLAN}), help="only these kinds")
     p.add_argument("--names", nargs="+", help="only these experiments (e.g. diffusion)")
     p.add_argument("--seeds", type=int, nargs="+", help="only these seeds")
     p.add_argument("--no-float32", action="store_true")

@@ -47,6 +47,25 @@ def data_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def committed_rows(path: Path, keep: set[str]) -> tuple[list[dict], list[dict], str]:
+    """The noise and data-size rows of ``keep``'s systems in the committed table, and its first line."""
+    if not path.exists():
+        return [], [], ""
+    noise, sizes = [], []
+    lines = path.read_text().splitlines()
+    for line in lines:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or cells[0] not in keep:
+            continue
+        if len(cells) == 5:
+            noise += [dict(system=cells[0], noise=float(cells[1]), estimator=cells[2], model=m, mse=float(v))
+                      for m, v in zip(("GGD", "MLP"), cells[3:])]
+        elif len(cells) == 4:
+            sizes += [dict(system=cells[0], trajectories=int(cells[1]), model=m, mse=float(v))
+                      for m, v in zip(("GGD", "MLP"), cells[2:])]
+    return noise, sizes, lines[0] if lines else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("systems", nargs="*", default=list(cmp.STUDY), help=f"from {list(cmp.STUDY)}")
@@ -57,23 +76,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown systems {unknown}; choose from {list(cmp.STUDY)}")
     torch.set_default_dtype(torch.float64)
     t0 = time.perf_counter()
-    noise, sizes = [], []
+    table = Path(__file__).parent / "structure.md"
+    kept = [s for s in cmp.STUDY if s not in args.systems]
+    noise, sizes, earlier = committed_rows(table, set(kept)) if args.write else ([], [], "")
     for done, name in enumerate(args.systems, 1):
         noise += cmp.noise_sweep(name, LEVELS, ESTIMATORS)
         sizes += cmp.data_sweep(name, SIZES)
         wall = time.perf_counter() - t0
+        provenance = f" Rows of {', '.join(kept)} kept from the committed table: {earlier}" if kept and earlier else ""
         text = "\n".join([
-            f"Measured with `python benchmarks/structure.py --write` on {platform.machine()}, "
-            f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}, in {wall / 60:.0f} min"
-            + ("" if done == len(args.systems) else f" (systems so far: {', '.join(args.systems[:done])})")
-            + ". Test velocity MSE against the exact vector field on clean held-out trajectories.",
+            f"Measured with `python benchmarks/structure.py {' '.join(args.systems) + ' ' if kept else ''}--write` "
+            f"on {platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}, in "
+            f"{wall / 60:.0f} min" + ("" if done == len(args.systems) else f" (systems so far: {', '.join(args.systems[:done])})")
+            + ". Test velocity MSE against the exact vector field on clean held-out trajectories." + provenance,
             "", "**Noise robustness** (relative Gaussian noise on the training trajectories):", "",
             *noise_table(noise), "", "**Data efficiency** (clean data, first *n* training trajectories):", "",
             *data_table(sizes), "",
         ])
         print(text, flush=True)
         if args.write:  # after every system, so that an interrupted run keeps what it measured
-            (Path(__file__).parent / "structure.md").write_text(text)
+            table.write_text(text)
     return 0
 
 

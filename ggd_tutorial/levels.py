@@ -89,6 +89,13 @@ LEVELS: dict[str, Level] = {
     "porous-local.discontinuous": _up(5e-3, "porous medium, local model: test velocity MSE, steps"),
     "porous-local.mass_drift": _up(1e-13, "porous medium, local model: relative mass drift over 20x rollouts"),
     "porous-local.diffusivity_error": _up(0.1, "largest relative error of the learned diffusivity on [0.5, 1.5]"),
+    "porous-local.grid32": _up(3e-3, "porous medium on 32 points: worst family's velocity MSE"),
+    "porous-local.grid128": _up(2e-2, "porous medium on 128 points: worst family's velocity MSE"),
+    "porous-local.grid256": _up(3e-2, "porous medium on 256 points: worst family's velocity MSE"),
+    "cycle.balanced.relative_mse": _up(5e-3, "GGD on the balanced cycle: test MSE / mean square velocity"),
+    "cycle.driven.relative_mse": _low(0.02, "the same GGD model on the driven cycle: test MSE / mean square velocity"),
+    "cycle.driven.true_imaginary_share": _low(0.25, "driven cycle: |imaginary| / |real| part of its eigenvalues"),
+    "cycle.driven.model_imaginary_share": _up(1e-6, "GGD model at its equilibrium: |imaginary| / |real| part"),
     "structure.overdamped-2d.test_mse": _up(1e-6, "GGD test MSE at the study budget"),
     "structure.kinetics.test_mse": _up(1e-3, "GGD test MSE at the study budget"),
     "structure.diffusion.test_mse": _up(5e-4, "GGD test MSE at the study budget"),
@@ -200,6 +207,20 @@ def _equilibrium_measures(name: str, model, system, data) -> dict[str, float]:
         laws = system.conservation_laws().to(projection)
         out[f"{name}.conserved_angle"] = float(principal_angles(conserved_subspace(projection), laws).max())
     return out
+
+
+def measure_cycle(balanced, driven) -> dict[str, float]:
+    """The asserted quantities of the kinetics chapter's reaction cycles (two
+    :class:`~ggd_tutorial.experiments.CycleResult`: affinity 0 and a driven one)."""
+    def imaginary_share(values: torch.Tensor) -> float:
+        return float(values.imag.abs().max() / values.real.abs().max())
+
+    return {"cycle.balanced.relative_mse": balanced.relative_mse,
+            "cycle.balanced.equilibrium_error": balanced.equilibrium_error,
+            "cycle.driven.relative_mse": driven.relative_mse,
+            "cycle.driven.equilibrium_error": driven.equilibrium_error,
+            "cycle.driven.true_imaginary_share": imaginary_share(driven.true_spectrum),
+            "cycle.driven.model_imaginary_share": imaginary_share(driven.model_spectrum)}
 
 
 def measure_heat_exchange(model, data) -> dict[str, float]:
