@@ -2,6 +2,8 @@
 
     python benchmarks/kinetics_variants.py run [--seed 0]   # appends to kinetics_variants.jsonl
     python benchmarks/kinetics_variants.py report            # -> kinetics_variants.md
+    python benchmarks/kinetics_variants.py run --only kinetics-free:lbfgs_steps=2400 --seeds 0 1 2 --threads 1
+                                                             # one variant over seeds (a study of it)
 
 Each variant changes one thing of ``experiments.SETTINGS`` (more L-BFGS iterations, more training
 points, a wider network, the quadratic skip terms, a coercive entropy, the stoichiometry as
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -32,8 +35,11 @@ VARIANTS = {
     "kinetics-free": ["base", "lbfgs_steps=2400", "max_points=8000", "hidden=64x64", "quadratic=1", "coercive=0.01",
                       "nu"],
     "kinetics-prescribed-Xi": ["base", "lbfgs_steps=6000", "max_points=8000", "quadratic=1", "coercive=0.01"],
-    "kinetics-prescribed-S": ["base", "rank=2"],
+    "kinetics-prescribed-S": ["base", "rank=2", "lbfgs_steps=2400"],
 }
+#: Variants also run over seeds and thread counts: the larger budgets, against the thesis / 10.
+STUDIED = ["kinetics-free:lbfgs_steps=2400", "kinetics-prescribed-S:lbfgs_steps=2400",
+           "kinetics-prescribed-Xi:lbfgs_steps=6000"]
 
 
 def overrides(variant: str, system) -> tuple[dict, dict]:
@@ -70,26 +76,53 @@ def run_one(name: str, variant: str, seed: int) -> dict:
 
 def report() -> str:
     rows = [json.loads(line) for line in RAW.read_text().splitlines() if line.strip()]
+    screening = [r for r in rows if "study" not in r]
     lines = ["# Kinetics: one knob at a time", "",
              "`python benchmarks/kinetics_variants.py run` then `report`; seed 0, 2 threads, each run alone. "
              "A screening (one seed), not a study.", "",
              "<!-- variants-start -->",
              "| experiment | variant | test MSE | vs base | fit time | equilibrium error (worst) | relaxed |",
              "|---|---|---|---|---|---|---|"]
-    base = {r["name"]: r["test_mse"] for r in rows if r["variant"] == "base"}
-    for r in rows:
+    base = {r["name"]: r["test_mse"] for r in screening if r["variant"] == "base"}
+    for r in screening:
         ratio = f"{r['test_mse'] / base[r['name']]:.2f}" if r["name"] in base else ""
         lines.append(f"| {r['name']} | {r['variant']} | {r['test_mse']:.2e} | {ratio} | {r['wall']:.0f} s | "
                      f"{r['equilibrium_error']:.1e} | {r['converged']}/{r['states']} |")
-    return "\n".join(lines + ["<!-- variants-end -->"]) + "\n"
+    lines += ["<!-- variants-end -->", "", "## The larger budgets over seeds and thread counts", "",
+              "`--only EXPERIMENT:VARIANT --seeds ... --threads ...`; the 1-thread runs two at a time.", "",
+              "<!-- seeds-start -->",
+              "| experiment | variant | runs | test MSE median | worst | thesis / 10 | runs at or below it | "
+              "fit time (median) | equilibrium error (worst) |", "|---|---|---|---|---|---|---|---|---|"]
+    for item in STUDIED:
+        name, variant = item.split(":")
+        runs = [r for r in rows if r["name"] == name and r["variant"] == variant and "study" in r]
+        if not runs:
+            continue
+        mse = sorted(r["test_mse"] for r in runs)
+        target = ex.THESIS_MSE[name] / 10
+        lines.append(f"| {name} | {variant} | {len(runs)} | {statistics.median(mse):.2e} | {mse[-1]:.2e} | "
+                     f"{target:.2e} | {sum(m <= target for m in mse)} of {len(runs)} | "
+                     f"{statistics.median(r['wall'] for r in runs):.0f} s | "
+                     f"{max(r['equilibrium_error'] for r in runs):.1e} |")
+    return "\n".join(lines + ["<!-- seeds-end -->"]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["run", "report"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=STUDIED, help="one variant, run over --seeds and --threads")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
-    if args.command == "run":
+    if args.command == "run" and args.only:
+        name, variant = args.only.split(":")
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            for seed in args.seeds:
+                with RAW.open("a") as handle:
+                    handle.write(json.dumps({**run_one(name, variant, seed), "study": True}) + "\n")
+    elif args.command == "run":
         torch.set_num_threads(2)
         for name, variants in VARIANTS.items():
             for variant in variants:
