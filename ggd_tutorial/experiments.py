@@ -198,11 +198,12 @@ def grid_transfer(model, system: FickianDiffusion, grids=(32, 64, 128, 256), n_t
 
 def mass_drift(model, c0: torch.Tensor, dt: float = 0.03, steps: int = 1280) -> float:
     """Largest relative change of the total mass along rollouts of ``model`` from ``c0`` (the
-    default: 20 times the 64-step horizon of the data)."""
+    default: 20 times the 64-step horizon of the data); inf when a rollout diverged."""
     with torch.no_grad():
         path = rollout(model, c0, dt, steps)
     mass = path.sum(-1)
-    return float((mass - mass[:, :1]).abs().max() / mass[:, 0].abs().max())
+    drift = float((mass - mass[:, :1]).abs().max() / mass[:, 0].abs().max())
+    return drift if math.isfinite(drift) else math.inf  # a rollout that diverged
 
 
 @contextmanager
