@@ -370,8 +370,6 @@ NOISE_CLAIMS = {
                          for m in ("GGD", "MLP")),
 }
 
-#: The claims the chapter asserts: each held in every run of benchmarks/robustness.py (the others
-#: held in some runs only; the chapter shows how often).
 # ---------------------------------------------------------------------------------------------
 # Fields: four models on the same diffusion data, to separate what locality buys from what the
 # GGD structure buys (benchmarks/fields.py runs it over seeds and thread counts).
@@ -511,6 +509,8 @@ CONTROL_CLAIMS = {
 }
 
 
+#: The claims the chapter asserts: each held in every run of benchmarks/robustness.py (the others
+#: held in some runs only; the chapter shows how often).
 ASSERTED_CLAIMS: tuple[str, ...] = (
     # with the stoichiometry given, the kinetics GGD model lowered the true entropy away from
     # equilibrium in 2 of 6 runs: "all systems" is no longer asserted, particle and diffusion are

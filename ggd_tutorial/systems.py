@@ -258,6 +258,7 @@ class ReactionCycle:
         if not (torch.all(self.kf > 0) and torch.all(self.kb > 0)):
             raise ValueError("rate constants must be positive")
         self.nu = torch.tensor([[-1.0, 0.0, 1.0], [1.0, -1.0, 0.0], [0.0, 1.0, -1.0]])
+        self.matrix = self._rate_matrix()
 
     @classmethod
     def driven(cls, affinity: float, rate: float = 1.0) -> "ReactionCycle":
@@ -269,9 +270,9 @@ class ReactionCycle:
         """Cycle affinity ln(prod k_f / prod k_b): zero iff detailed balance holds."""
         return float(self.kf.log().sum() - self.kb.log().sum())
 
-    @property
-    def matrix(self) -> Tensor:
-        """The rate matrix K of :math:`\dot c=Kc` (columns sum to zero: the total is conserved)."""
+    def _rate_matrix(self) -> Tensor:
+        """The rate matrix K of :math:`\dot c=Kc` (columns sum to zero: the total is conserved),
+        built once as ``self.matrix``."""
         K = torch.zeros(3, 3, dtype=torch.float64)
         for n in range(3):
             m = (n + 1) % 3
