@@ -80,14 +80,17 @@ class QuadraticForm(nn.Module):
             kernel[int(stencil)] = 1.0
             self.weight = nn.Parameter(kernel)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def matrix(self, dim: int) -> Tensor:
+        r""":math:`B` as a matrix; for a stencil the circulant :math:`B_{ij}=w_k`,
+        :math:`j=i+k-s \bmod n` (one matrix product is cheaper than a convolution under the
+        double backward of training)."""
         if self.stencil is None:
-            bz = F.linear(z, self.weight)
-        else:
-            s = int(self.stencil)
-            flat = z.reshape(-1, 1, z.shape[-1])
-            padded = F.pad(flat, (s, s), mode="circular")
-            bz = F.conv1d(padded, self.weight[None, None]).reshape(z.shape)
+            return self.weight
+        s, eye = int(self.stencil), torch.eye(dim, dtype=self.weight.dtype, device=self.weight.device)
+        return sum(w * torch.roll(eye, k - s, 1) for k, w in enumerate(self.weight))
+
+    def forward(self, z: Tensor) -> Tensor:
+        bz = F.linear(z, self.matrix(z.shape[-1]))
         return 0.5 * (bz**2).sum(-1)
 
 

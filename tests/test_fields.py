@@ -149,3 +149,16 @@ def test_porous_medium_profiles_are_positive_and_the_baseline_trains():
     _, data, _ = ex.diffusion_data(n=16, n_test=2, steps=8, system=porous)
     baseline, history = ex.train_local_baseline(data, seed=0, lbfgs_steps=5)
     assert history.returned_loss < history.loss[0]
+
+
+def test_evaluate_in_chunks_equals_one_batch_and_rejects_bad_chunks():
+    torch.manual_seed(0)
+    model = g.LocalFieldModel().double()
+    c = 1 + 0.3 * torch.randn(37, 16, dtype=torch.float64)
+    whole = model(c).detach()
+    for elements in (1, 16, 100, 2**16):  # one row, rows not dividing the batch, one chunk
+        out = g.metrics.evaluate(model, c, chunk_elements=elements)
+        assert not out.requires_grad
+        assert torch.allclose(out, whole, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="chunk_elements"):
+        g.metrics.evaluate(model, c, chunk_elements=0)

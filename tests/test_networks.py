@@ -198,6 +198,19 @@ def test_stencil_quadratic_is_translation_equivariant_and_exact_for_diffusion():
     assert torch.allclose(q(torch.roll(y, 3, -1)), q(y))
 
 
+@pytest.mark.parametrize("stencil,dim", [(1, 6), (2, 7), (3, 5)])
+def test_stencil_quadratic_is_the_periodic_convolution(stencil, dim):
+    from ggd_tutorial.networks import QuadraticForm
+
+    q = QuadraticForm(dim, stencil=stencil)
+    with torch.no_grad():
+        q.weight.copy_(torch.randn(2 * stencil + 1))
+    z = torch.randn(3, dim, dtype=q.weight.dtype)
+    bz = torch.stack([sum(q.weight[k] * z[:, (i + k - stencil) % dim] for k in range(2 * stencil + 1))
+                      for i in range(dim)], -1)  # (Bz)_i = sum_k w_k z_{i+k-s}, indices mod n
+    assert torch.allclose(q(z), 0.5 * (bz**2).sum(-1), rtol=1e-12)
+
+
 def test_entropy_maximum_and_linearization_of_a_known_model():
     system = g.OverdampedParticle(2, gamma=1.5)
     model = g.GradientDynamicsModel(2, entropy=lambda x: system.entropy(x - 0.3), dissipation=system.dissipation)
