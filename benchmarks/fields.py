@@ -110,7 +110,9 @@ def report() -> str:
         "Test MSEs against the central-difference targets of the unseen families; the error against the "
         "exact velocity over the test states of all three families; rollouts from 8 initial states of each "
         "unseen family and of the held-out Fourier data, at 1, 5 and 20 times the data's horizon "
-        "(RK4 at the data's step); the second law judged at the test states and along each model's own rollouts.",
+        "(RK4 at the data's step); the second law judged at the test states and along each model's own rollouts. "
+        "Training times are medians over all runs, the one-thread runs made two or three at a time on two cores "
+        "(`benchmarks/thesis.py` times training alone).",
         "", priors, "", *table(records), ""])
 
 

@@ -33,7 +33,8 @@ from ggd_tutorial import levels
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "robustness.jsonl"
 REPORT = HERE / "robustness.md"
-THESIS = ["overdamped-1d", "overdamped-2d", "kinetics-prescribed-S", "kinetics-prescribed-Xi", "kinetics-free",
+THESIS = ["overdamped-1d", "overdamped-2d", "kinetics-prescribed-S", "kinetics-prescribed-Xi", "kinetics-prescribed-Xi-mixing",
+          "kinetics-free",
           "diffusion", "diffusion-local", "porous-local"]
 #: (kind, name) -> seeds; every float64 run at each thread count, float32 at seed 0 only.
 PLAN = {("thesis", n): (0, 1, 2, 3, 4) for n in THESIS}
@@ -175,13 +176,14 @@ def report() -> str:
         lines.append(f"| `{k}` | {len(v)} | {_fmt(min(v))} | {_fmt(statistics.median(v))} | {_fmt(max(v))} | "
                      f"{asserted} | {ok} |")
     lines += ["", "## Thesis levels", "", "<!-- headline-start -->",
-              "| experiment | thesis | median | worst | runs at or below the thesis level |", "|---|---|---|---|---|"]
+              "| experiment | thesis | median | worst | runs at or below the thesis level | at or below a tenth of it |",
+              "|---|---|---|---|---|---|"]
     for exp, thesis in ex.THESIS_MSE.items():
         k = "diffusion.polynomial" if exp == "diffusion-polynomial" else f"{exp}.test_mse"
         v = values.get(k, [])
         if v:
             lines.append(f"| {exp} | {thesis:.3e} | {statistics.median(v):.2e} | {max(v):.2e} | "
-                         f"{sum(x <= thesis for x in v)} of {len(v)} |")
+                         f"{sum(x <= thesis for x in v)} of {len(v)} | {sum(x <= thesis / 10 for x in v)} of {len(v)} |")
     lines += ["<!-- headline-end -->", "", "## Claims of the chapter *Why structure matters*", "",
               "<!-- claims-start -->", "| claim | held in | asserted |", "|---|---|---|"]
     for k, held in claims.items():

@@ -21,6 +21,7 @@ ORDER = [
     "overdamped-2d",
     "kinetics-prescribed-S",
     "kinetics-prescribed-Xi",
+    "kinetics-prescribed-Xi-mixing",
     "kinetics-free",
     "diffusion",
 ]

@@ -124,7 +124,7 @@ def horizon_errors(
 
 
 def conservation_drift(h: HorizonErrors, system) -> float:
-    """Largest change of a conserved quantity :math:`q\cdot x` along the predicted rollouts of
+    r"""Largest change of a conserved quantity :math:`q\cdot x` along the predicted rollouts of
     ``h`` (``q`` the orthonormal rows of ``system.conservation_laws()``); inf if a rollout diverged."""
     laws = system.conservation_laws().to(h.predicted)
     q = h.predicted @ laws.T

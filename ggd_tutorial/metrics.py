@@ -60,6 +60,24 @@ def velocity_mse(
     return float(err[valid].mean())
 
 
+def outside_training_range(data: TrajectoryData) -> Tensor:
+    """Mask of the test trajectories whose initial state has a coordinate outside the range
+    (per coordinate, over every training state) the model was fitted on: there it extrapolates."""
+    if data.test is None:
+        raise ValueError("this TrajectoryData has no test set")
+    states = data.train.states if data.train.lengths is None else data.train.states[data.train.valid]
+    flat = states.reshape(-1, states.shape[-1])
+    start = data.test.states[:, 0]
+    return (start < flat.min(0).values).any(-1) | (start > flat.max(0).values).any(-1)
+
+
+def extrapolation_share(f: VectorField, data: TrajectoryData) -> float:
+    """Share of the test velocity MSE that comes from the test trajectories starting outside the
+    training range (:func:`outside_training_range`); 0 when there are none."""
+    per = velocity_mse(f, data, per_trajectory=True)
+    return float(per[outside_training_range(data)].sum() / per.sum())
+
+
 def finite_difference_floor(system: VectorField, data: TrajectoryData | TrajectorySet, split: str = "test") -> float:
     """MSE between the exact vector field and the central-difference targets.
 

@@ -122,6 +122,14 @@ class ConcaveEntropy(nn.Module):
     ``coercive=c > 0`` subtracts a fixed :math:`\tfrac c2\|x\|^2`: since a convex :math:`f` lies
     above an affine function, :math:`S` is then bounded above and tends to :math:`-\infty` along
     every ray, for every weight value, so it has a maximum on every closed set.
+
+    ``mixing=True`` adds a learned ideal-mixing (Boltzmann) term
+    :math:`\sum_ia_i\,(x_i-x_i\ln x_i)` with :math:`a_i=\operatorname{softplus}(r_i)>0`, concave for
+    every weight value, for positive states such as concentrations: its gradient
+    :math:`-a_i\ln x_i` diverges as :math:`x_i\to0` as the entropy of an ideal solution does,
+    which a softplus network cannot extrapolate. A prior to name: with the network's affine part
+    it contains the Boltzmann entropies of mass-action kinetics exactly. Non-positive states
+    are refused.
     """
 
     def __init__(
@@ -132,6 +140,7 @@ class ConcaveEntropy(nn.Module):
         quadratic: bool = True,
         stencil: int | None = None,
         coercive: float = 0.0,
+        mixing: bool = False,
     ) -> None:
         super().__init__()
         hidden = _check_sizes(dim, hidden)
@@ -146,6 +155,12 @@ class ConcaveEntropy(nn.Module):
         for lin in self.input_maps:
             nn.init.kaiming_normal_(lin.weight)
             nn.init.zeros_(lin.bias)
+        self.mixing_raw = nn.Parameter(torch.zeros(dim)) if mixing else None
+
+    @property
+    def mixing_coefficients(self) -> Tensor | None:
+        """The coefficients :math:`a_i>0` of the ideal-mixing term (``None`` without it)."""
+        return None if self.mixing_raw is None else F.softplus(self.mixing_raw)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(x, self.dim)
@@ -159,6 +174,11 @@ class ConcaveEntropy(nn.Module):
             f = f + self.quadratic(x)
         if self.coercive:
             f = f + 0.5 * self.coercive * (x**2).sum(-1)
+        if self.mixing_raw is not None:
+            if not bool((x > 0).all()):
+                raise ValueError("an entropy with the mixing term is defined for positive states only "
+                                 f"(concentrations); got a smallest value of {float(x.min()):.3g}")
+            f = f - (self.mixing_coefficients * (x - x * torch.log(x))).sum(-1)
         return -f
 
 
@@ -358,6 +378,9 @@ class GradientDynamicsModel(nn.Module):
     entropy_coercive:
         A fixed :math:`-\tfrac c2\|x\|^2` in a learned :math:`S`, which makes it bounded above
         and decaying along every ray whatever the weights, see :class:`ConcaveEntropy`.
+    entropy_mixing:
+        A learned ideal-mixing term :math:`\sum_ia_i(x_i-x_i\ln x_i)`, :math:`a_i>0`, in a
+        learned :math:`S` (positive states only: concentrations), see :class:`ConcaveEntropy`.
 
     Calling the model on a batch ``x`` of shape ``(batch, dim)`` returns
     :math:`\dot x`. Because the dynamics are gradients, the call uses autograd
@@ -379,6 +402,7 @@ class GradientDynamicsModel(nn.Module):
         stencil: int | None = None,
         dissipation_symmetric: bool = False,
         entropy_coercive: float = 0.0,
+        entropy_mixing: bool = False,
     ) -> None:
         super().__init__()
         if entropy is not None and not callable(entropy):
@@ -388,7 +412,7 @@ class GradientDynamicsModel(nn.Module):
         self.dim = int(dim)
         self.entropy_net = (
             ConcaveEntropy(dim, entropy_hidden or hidden, eps, quadratic=quadratic, stencil=stencil,
-                           coercive=entropy_coercive)
+                           coercive=entropy_coercive, mixing=entropy_mixing)
             if entropy is None
             else None
         )
@@ -411,7 +435,8 @@ class GradientDynamicsModel(nn.Module):
         self.config = dict(dim=self.dim, hidden=tuple(hidden), entropy_hidden=entropy_hidden,
                            dissipation_hidden=dissipation_hidden, eps=eps, dissipation_rank=dissipation_rank,
                            dissipation_projection=dissipation_projection, quadratic=quadratic, stencil=stencil,
-                           dissipation_symmetric=dissipation_symmetric, entropy_coercive=entropy_coercive)
+                           dissipation_symmetric=dissipation_symmetric, entropy_coercive=entropy_coercive,
+                           entropy_mixing=entropy_mixing)
 
     def save(self, path) -> None:
         """Write the architecture and the learned weights to ``path`` (read back with :meth:`load`).

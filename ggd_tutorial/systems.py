@@ -271,7 +271,7 @@ class ReactionCycle:
         return float(self.kf.log().sum() - self.kb.log().sum())
 
     def _rate_matrix(self) -> Tensor:
-        """The rate matrix K of :math:`\dot c=Kc` (columns sum to zero: the total is conserved),
+        r"""The rate matrix K of :math:`\dot c=Kc` (columns sum to zero: the total is conserved),
         built once as ``self.matrix``."""
         K = torch.zeros(3, 3, dtype=torch.float64)
         for n in range(3):

@@ -105,7 +105,7 @@ def test_every_book_system_trains_with_the_defaults_within_two_minutes():
 
 #: How far the worst default run may be from the tuned setting (stated in the README).
 DEFAULT_FACTOR = {"overdamped-1d": 5, "overdamped-2d": 5, "kinetics-prescribed-S": 40,
-                  "kinetics-prescribed-Xi": 15, "kinetics-free": 10, "diffusion": 500}
+                  "kinetics-prescribed-Xi": 15, "kinetics-free": 10, "diffusion": 150}
 
 
 def test_defaults_stay_within_the_stated_factor_of_the_tuned_settings():
@@ -158,7 +158,7 @@ def test_locality_buys_the_accuracy_on_the_training_grid(field_runs):
             assert run["local CNN"][family] < 3 * run["local GGD"][family], family
             assert run["dense MLP"][family] > 2 * run["stencil GGD"][family], family
         stencil_10x += all(run["dense MLP"][f] > 10 * run["stencil GGD"][f] for f in families)
-    assert stencil_10x == len(field_runs) - 1  # the text: "in all runs but one"
+    assert stencil_10x == 3  # the text: in the three runs whose training reached the good basin, not in the others
 
 
 def test_no_ggd_model_lowers_the_true_entropy_away_from_equilibrium_and_the_dense_mlp_often_does(field_runs):

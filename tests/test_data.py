@@ -62,3 +62,14 @@ def test_samplers_follow_the_thesis_families():
     assert (steps[:, 1:] - steps[:, :-1]).abs().max() > 0.05  # genuinely discontinuous
     box = g.uniform_box(1000, 4, 0.001, 1.0, seed=0)
     assert box.min() >= 0.001 and box.max() <= 1.0
+
+
+def test_extrapolation_share_counts_the_test_trajectories_that_start_outside_the_training_range():
+    x0 = torch.linspace(-1.0, 1.0, 10)[:, None]
+    data = g.TrajectoryData(g.simulate(g.OverdampedParticle(1), x0, 0.01, 20), 0.01, test_fraction=0.3, seed=4)
+    assert data.test_index.tolist() == [0, 4, 9]  # the two end points of [-1, 1] are test trajectories
+    assert g.metrics.outside_training_range(data).tolist() == [True, False, True]
+    model = lambda x: -x + 0.1 * x**3  # off everywhere, most far out
+    per = g.velocity_mse(model, data, per_trajectory=True)
+    assert g.metrics.extrapolation_share(model, data) == pytest.approx(float((per[0] + per[2]) / per.sum()))
+    assert 0.5 < g.metrics.extrapolation_share(model, data) < 1

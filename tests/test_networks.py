@@ -254,3 +254,48 @@ def test_coercive_option_survives_save_and_load(tmp_path):
     assert again.entropy_net.coercive == 0.1
     x = torch.randn(5, 2, dtype=torch.float64)
     assert torch.equal(again(x), model(x))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mixing_entropy_is_concave_for_every_weight_value(seed):
+    net = randomize(ConcaveEntropy(3, hidden=(8, 8), quadratic=False, mixing=True).double(), scale=2.0, seed=seed)
+    assert net.mixing_raw is not None and net.mixing_raw.abs().max() > 0  # randomized too
+    x = torch.rand(12, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)) * 2 + 1e-3
+    eig = hessian_eigenvalues(net, x)
+    assert eig.max() <= 1e-9 * max(1.0, float(eig.abs().max()))
+    assert eig.min() < -1e-6
+
+
+def test_mixing_entropy_extrapolates_the_log_and_refuses_nonpositive_states():
+    plain = randomize(ConcaveEntropy(2, hidden=(8,), quadratic=False).double(), seed=3)
+    mixing = randomize(ConcaveEntropy(2, hidden=(8,), quadratic=False, mixing=True).double(), seed=3)
+    small = torch.tensor([[1e-8, 0.5]], dtype=torch.float64, requires_grad=True)
+    (grad_mixing,) = torch.autograd.grad(mixing(small).sum(), small)
+    (grad_plain,) = torch.autograd.grad(plain(small).sum(), small)
+    assert grad_mixing[0, 0] > 5.0 + grad_plain[0, 0].abs()  # -a ln x: large as x -> 0; the softplus net stays bounded
+    for bad in (0.0, -0.1):
+        with pytest.raises(ValueError, match="positive states"):
+            mixing(torch.tensor([[bad, 0.5]], dtype=torch.float64))
+
+
+def test_mixing_entropy_contains_the_mass_action_entropy():
+    system = g.MassActionKinetics.thesis_example()
+    model = g.GradientDynamicsModel(4, hidden=(8, 8), quadratic=False, entropy_mixing=True,
+                                    dissipation=system.dissipation).double()
+    net = model.entropy_net
+    with torch.no_grad():  # network part affine: constant hidden units, S = sum (c - c ln c) - (1 + Q) . c + const
+        for lin in net.input_maps[:-1]:
+            lin.weight.zero_()
+        net.input_maps[-1].weight.copy_((1 + system.Q)[None])
+        net.mixing_raw.fill_(math.log(math.e - 1))  # softplus -> 1
+    assert torch.allclose(net.mixing_coefficients, torch.ones(4, dtype=torch.float64))
+    c = torch.rand(16, 4, dtype=torch.float64) + 0.05
+    assert torch.allclose(model(c), system.velocity(c), rtol=1e-10, atol=1e-12)
+
+
+def test_mixing_option_survives_save_and_load(tmp_path):
+    model = randomize(g.GradientDynamicsModel(2, hidden=(4,), entropy_mixing=True).double(), scale=0.5)
+    model.save(tmp_path / "m.pt")
+    again = g.GradientDynamicsModel.load(tmp_path / "m.pt")
+    x = torch.rand(5, 2, dtype=torch.float64) + 0.1
+    assert torch.equal(again(x), model(x))
