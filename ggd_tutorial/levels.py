@@ -64,6 +64,13 @@ LEVELS: dict[str, Level] = {
     "kinetics-prescribed-Xi.equilibrium_error": _up(0.1, "worst RMS distance of model and true equilibria"),
     "kinetics-prescribed-Xi.test_mse": _up(1e-4, "test velocity MSE"),
     "kinetics-prescribed-Xi.rollout_mse": _up(2e-5, "rollout MSE over all test trajectories"),
+    "kinetics-prescribed-S.extrapolation_share": _low(0.1, "share of the test MSE from the 2 of 26 test trajectories "
+                                                          "starting outside the training range"),
+    "kinetics-prescribed-Xi-mixing.test_mse": _up(7e-7, "test velocity MSE with the ideal-mixing prior "
+                                                        "(a hundredth of the thesis value)"),
+    "kinetics-prescribed-Xi-mixing.S_error": _up(0.02, "relative error of S after gauge fixing, mixing prior"),
+    "kinetics-prescribed-Xi-mixing.equilibrium_error": _up(2e-3, "worst RMS distance of model and true equilibria, "
+                                                                 "mixing prior"),
     "kinetics-free.test_mse": _up(5e-4, "test velocity MSE"),
     "kinetics-free.median_trajectory_mse": _up(4e-4, "median per-trajectory test MSE"),
     "kinetics-free.rollout_mse": _up(2e-3, "rollout MSE over all test trajectories"),
