@@ -46,13 +46,17 @@ def test_the_table_covers_every_system_level_estimator_and_size(noise, sizes):
 
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_savgol_beats_central_differences_at_one_percent_noise(noise, system):
-    # for GGD everywhere; for the MLP where it is not limited by its capacity (not diffusion)
-    assert noise[(system, 1e-2, "savgol")][0] < noise[(system, 1e-2, "central")][0]
+    # for both models on the particle and kinetics; on diffusion neither model is limited by its targets
+    levels = (0.0, 1e-4, 1e-3, 1e-2)
     if system != "diffusion":
+        assert noise[(system, 1e-2, "savgol")][0] < noise[(system, 1e-2, "central")][0]
         assert noise[(system, 1e-2, "savgol")][1] < noise[(system, 1e-2, "central")][1]
     else:
         ggd_clean, mlp_clean = noise[(system, 0.0, "central")]
-        assert max(noise[(system, level, "central")][1] for level in (0.0, 1e-4, 1e-3, 1e-2)) < 1.1 * mlp_clean
+        assert max(noise[(system, level, "central")][1] for level in levels) < 1.1 * mlp_clean
+        ggd = [noise[(system, level, e)][0] for level in levels for e in ("central", "savgol")]
+        mlp = [noise[(system, level, e)][1] for level in levels for e in ("central", "savgol")]
+        assert 2e-6 <= min(ggd) and max(ggd) <= 1.5e-5 and 100 * max(ggd) < min(mlp)  # the text's range
 
 
 def test_noisy_central_differences_hurt_the_kinetics_ggd_model_more_than_the_mlp(noise):
