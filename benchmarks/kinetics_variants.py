@@ -85,12 +85,12 @@ def run_one(name: str, variant: str, seed: int) -> dict:
                 states=len(report.error), stop=history.stop_reason)
 
 
-def _rows() -> list[dict]:
+def load() -> list[dict]:
     return [json.loads(line) for line in RAW.read_text().splitlines() if line.strip()] if RAW.exists() else []
 
 
 def report() -> str:
-    rows = _rows()
+    rows = load()
     screening = [r for r in rows if "study" not in r]
     lines = ["# Kinetics: one knob at a time", "",
              "`python benchmarks/kinetics_variants.py run` then `report`; seed 0, 2 threads, each run alone. "
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                     handle.write(json.dumps({**run_one(name, variant, seed), "study": True}) + "\n")
     elif args.command == "run":  # the screening: variants not yet run at this seed
         torch.set_num_threads(2)
-        done = {(r["name"], r["variant"], r["seed"]) for r in _rows() if "study" not in r}
+        done = {(r["name"], r["variant"], r["seed"]) for r in load() if "study" not in r}
         for name, variants in VARIANTS.items():
             for variant in (v for v in variants if (name, v, args.seed) not in done):
                 with RAW.open("a") as handle:

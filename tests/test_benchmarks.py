@@ -83,23 +83,23 @@ def test_kinetics_data_efficiency_is_mixed(sizes):
 
 # ---------------------------------------------------------------- benchmarks/defaults.md
 
-def _defaults_module():
+def _benchmark(name: str):
+    """The script ``benchmarks/<name>.py`` as a module (its ``load``, ``report``, ...)."""
     import importlib.util
 
-    path = TABLE.parent / "defaults.py"
-    spec = importlib.util.spec_from_file_location("defaults_benchmark", path)
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", TABLE.parent / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def test_defaults_table_is_the_report_of_the_committed_runs():
-    defaults = _defaults_module()
+    defaults = _benchmark("defaults")
     assert (TABLE.parent / "defaults.md").read_text() == defaults.report()
 
 
 def test_every_book_system_trains_with_the_defaults_within_two_minutes():
-    defaults = _defaults_module()
+    defaults = _benchmark("defaults")
     records = defaults.load()
     for name in defaults.SYSTEMS:
         runs = [r for r in records if r["name"] == name]
@@ -113,7 +113,7 @@ DEFAULT_FACTOR = {"overdamped-1d": 5, "overdamped-2d": 5, "kinetics-prescribed-S
 
 
 def test_defaults_stay_within_the_stated_factor_of_the_tuned_settings():
-    defaults = _defaults_module()
+    defaults = _benchmark("defaults")
     records, tuned = defaults.load(), defaults.tuned()
     for name, factor in DEFAULT_FACTOR.items():
         worst = max(r["test_mse"] for r in records if r["name"] == name)
@@ -124,22 +124,13 @@ def test_defaults_stay_within_the_stated_factor_of_the_tuned_settings():
 # The diffusion chapter's four-way comparison (dense MLP, stencil GGD, local GGD, local CNN): each
 # statement of the chapter holds in every committed run of benchmarks/fields.py.
 
-def _fields_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("fields_benchmark", TABLE.parent / "fields.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def field_runs():
-    return [r["models"] for r in _fields_module().load()]
+    return [r["models"] for r in _benchmark("fields").load()]
 
 
 def test_fields_table_is_the_report_of_three_seeds_at_one_and_two_threads():
-    fields = _fields_module()
+    fields = _benchmark("fields")
     assert (TABLE.parent / "fields.md").read_text() == fields.report()
     assert {(r["seed"], r["threads"]) for r in fields.load()} == {(s, t) for s in (0, 1, 2) for t in (1, 2)}
 
@@ -176,26 +167,15 @@ def test_no_ggd_model_lowers_the_true_entropy_away_from_equilibrium_and_the_dens
 # The kinetics chapter's "Why not ten times below the thesis?": the statements about the larger
 # budgets hold for the committed runs.
 
-def _variants_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("variants_benchmark", TABLE.parent / "kinetics_variants.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_kinetics_variants_table_is_the_report_of_the_committed_runs():
-    variants = _variants_module()
+    variants = _benchmark("kinetics_variants")
     assert (TABLE.parent / "kinetics_variants.md").read_text() == variants.report()
 
 
 def test_twice_the_iterations_come_close_to_the_tenfold_target_but_not_in_the_worst_run():
-    import json
-
     from ggd_tutorial.experiments import THESIS_MSE
 
-    rows = [json.loads(line) for line in (TABLE.parent / "kinetics_variants.jsonl").read_text().splitlines() if line]
+    rows = _benchmark("kinetics_variants").load()
     for name, variant, within in [("kinetics-prescribed-S", "lbfgs_steps=2400", 1.5),
                                   ("kinetics-free", "lbfgs_steps=2400", 2.5)]:
         runs = [r for r in rows if r["name"] == name and r["variant"] == variant and r.get("study")]
@@ -207,14 +187,10 @@ def test_twice_the_iterations_come_close_to_the_tenfold_target_but_not_in_the_wo
     assert any(r["equilibrium_error"] == float("inf") for r in free)  # one relaxation still runs away
 
 
-def _variant_rows():
-    import json
-
-    return [json.loads(line) for line in (TABLE.parent / "kinetics_variants.jsonl").read_text().splitlines() if line]
-
-
 def test_the_mixing_prior_statements_of_the_kinetics_chapter_hold_for_the_committed_runs():
-    rows = _variant_rows()
+    import statistics
+
+    rows = _benchmark("kinetics_variants").load()
     screening = {(r["name"], r["variant"]): r for r in rows if not r.get("study") and r["seed"] == 0}
     xi = {v: screening["kinetics-prescribed-Xi", v] for v in ("base", "mixing", "mixing+lbfgs_steps=1000")}
     assert 100 < xi["base"]["test_mse"] / xi["mixing+lbfgs_steps=1000"]["test_mse"] < 200  # "a factor of about 130"
@@ -224,14 +200,10 @@ def test_the_mixing_prior_statements_of_the_kinetics_chapter_hold_for_the_commit
     assert free["mixing"]["converged"] == free["mixing"]["states"]  # every relaxation converges
     assert free["mixing"]["equilibrium_error"] < free["base"]["equilibrium_error"]
     # over seeds and threads: the median halves, four of six runs end within 1e-2, seed 2 fails at both thread counts
-    import json
-    import statistics
-
     study = [r for r in rows if r.get("study") and r["name"] == "kinetics-free" and r["variant"] == "mixing"]
     assert {(r["seed"], r["threads"]) for r in study} == {(s, t) for s in (0, 1, 2) for t in (1, 2)}
-    base = [r["values"]["kinetics-free.test_mse"] for r in map(json.loads, (TABLE.parent / "robustness.jsonl")
-            .read_text().splitlines()) if r["kind"] == "thesis" and r["name"] == "kinetics-free"
-            and r["dtype"] == "float64" and r["seed"] in (0, 1, 2)]
+    base = [r["values"]["kinetics-free.test_mse"] for r in _benchmark("robustness").load()
+            if r["kind"] == "thesis" and r["name"] == "kinetics-free" and r["dtype"] == "float64" and r["seed"] in (0, 1, 2)]
     ratio = statistics.median(r["test_mse"] for r in study) / statistics.median(base)
     assert 0.35 < ratio < 0.65
     good = [r for r in study if r["equilibrium_error"] < 1e-2 and r["converged"] == r["states"]]
