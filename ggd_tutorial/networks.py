@@ -94,6 +94,17 @@ class QuadraticForm(nn.Module):
         return 0.5 * (bz**2).sum(-1)
 
 
+class _DiagonalQuadratic(nn.Module):
+    r""":math:`\tfrac12\sum_kb_k^2y_k^2`, convex for every :math:`b` (initialized to ones)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(dim))
+
+    def forward(self, y: Tensor) -> Tensor:
+        return 0.5 * (self.scale**2 * y**2).sum(-1)
+
+
 def _check_sizes(dim: int, hidden: Sequence[int]) -> list[int]:
     if int(dim) < 1:
         raise ValueError(f"dim must be a positive integer, got {dim}")
@@ -223,6 +234,15 @@ class ConvexDissipation(nn.Module):
     :math:`\cosh` potentials of the book). ``state_dim`` lets the state :math:`x` have another
     dimension than :math:`y` (default: the same), e.g. the two neighbouring values of a field
     next to the discrete gradient of its conjugate.
+
+    ``channels=True`` (with ``rank`` or ``projection``) makes :math:`\Xi` a sum of independent
+    channels, one per column :math:`p_k` of :math:`P`:
+    :math:`\Xi(x,y)=\sum_k\Xi_k(x,\,p_k\cdot y)`. The hidden units are split into one group per
+    channel; a group sees only its own affinity :math:`a_k=p_k\cdot y` (masked weights), the
+    state branch is shared, and the quadratic term becomes :math:`\tfrac12\sum_kb_k^2a_k^2`.
+    Then :math:`\dot x=\sum_kJ_k\,p_k` with a flux :math:`J_k=\partial\Xi_k/\partial a_k` that
+    depends on the state and its own affinity only: for reactions (:math:`P=\nu`) the structure
+    of mass-action kinetics, a prior weaker than its :math:`\cosh` form.
     """
 
     def __init__(
@@ -236,6 +256,7 @@ class ConvexDissipation(nn.Module):
         stencil: int | None = None,
         symmetric: bool = False,
         state_dim: int | None = None,
+        channels: bool = False,
     ) -> None:
         super().__init__()
         hidden = _check_sizes(dim, hidden)
@@ -260,8 +281,21 @@ class ConvexDissipation(nn.Module):
         dim = ydim
         if stencil is not None and ydim != self.dim:
             raise ValueError("a stencil quadratic term needs the full conjugate (no rank/projection)")
-        self.quadratic = QuadraticForm(ydim, stencil) if quadratic else None
+        if channels and self.project is None:
+            raise ValueError("channels need a projection (fixed P) or a rank (learned P)")
+        if channels and any(h < ydim for h in hidden):
+            raise ValueError(f"channels need at least {ydim} hidden units per layer (one group per channel)")
+        self.channels = bool(channels)
+        self.quadratic = (QuadraticForm(ydim, stencil) if not channels else _DiagonalQuadratic(ydim)) if quadratic else None
         sizes = hidden + [1]
+        if channels:  # unit j of a hidden layer belongs to channel j * ydim // width; masks per layer
+            groups = [torch.arange(h) * ydim // h for h in hidden]
+            for i, group in enumerate(groups):
+                self.register_buffer(f"_y_mask{i}", (group[:, None] == torch.arange(ydim)).to(torch.get_default_dtype()),
+                                     persistent=False)
+                if i > 0:
+                    self.register_buffer(f"_z_mask{i}", (group[:, None] == groups[i - 1]).to(torch.get_default_dtype()),
+                                         persistent=False)
         u_sizes = [self.state_dim] + hidden  # width of u_i feeding layer i
         self.u_maps = nn.ModuleList(nn.Linear(a, b) for a, b in zip(u_sizes[:-1], u_sizes[1:]))
         self.gate_z = nn.ModuleList(nn.Linear(u_sizes[i], sizes[i - 1]) for i in range(1, len(sizes)))
@@ -293,15 +327,22 @@ class ConvexDissipation(nn.Module):
             for i in range(len(self.y_maps))
         ]
 
+    def _masked(self, kind: str, i: int) -> Tensor:
+        """Layer ``i``'s y- or z-weights with the channel mask: a unit sees its own channel only."""
+        weight = self.y_maps[i].weight if kind == "y" else self.z_maps[i - 1].weight
+        return weight * getattr(self, f"_{kind}_mask{i}")
+
     def _psi(self, features: list[tuple[Tensor, Tensor, Tensor | None]], y: Tensor) -> Tensor:
         if self.project is not None:
             y = self.project(y)
         z = None
         last = len(features) - 1
         for i, (gate_y, x_term, gate_z) in enumerate(features):
-            pre = self.y_maps[i](y * gate_y) + x_term
+            separate = self.channels and i < last  # the output layer adds the channels up
+            y_term = F.linear(y * gate_y, self._masked("y", i)) if separate else self.y_maps[i](y * gate_y)
+            pre = y_term + x_term
             if z is not None:
-                pre = pre + self.z_maps[i - 1](z * gate_z)
+                pre = pre + (F.linear(z * gate_z, self._masked("z", i)) if separate else self.z_maps[i - 1](z * gate_z))
             z = F.softplus(pre) if i < last else pre
         psi = z.squeeze(-1)
         if self.quadratic is not None:
@@ -378,6 +419,10 @@ class GradientDynamicsModel(nn.Module):
     entropy_coercive:
         A fixed :math:`-\tfrac c2\|x\|^2` in a learned :math:`S`, which makes it bounded above
         and decaying along every ray whatever the weights, see :class:`ConcaveEntropy`.
+    dissipation_channels:
+        Learn :math:`\Xi` as a sum of independent channels, one per column of the
+        ``dissipation_projection`` (or of a learned map of ``dissipation_rank``), e.g. one per
+        reaction, see :class:`ConvexDissipation`.
     entropy_mixing:
         A learned ideal-mixing term :math:`\sum_ia_i(x_i-x_i\ln x_i)`, :math:`a_i>0`, in a
         learned :math:`S` (positive states only: concentrations), see :class:`ConcaveEntropy`.
@@ -403,6 +448,7 @@ class GradientDynamicsModel(nn.Module):
         dissipation_symmetric: bool = False,
         entropy_coercive: float = 0.0,
         entropy_mixing: bool = False,
+        dissipation_channels: bool = False,
     ) -> None:
         super().__init__()
         if entropy is not None and not callable(entropy):
@@ -416,27 +462,16 @@ class GradientDynamicsModel(nn.Module):
             if entropy is None
             else None
         )
-        self.dissipation_net = (
-            ConvexDissipation(
-                dim,
-                dissipation_hidden or hidden,
-                eps,
-                rank=dissipation_rank,
-                projection=dissipation_projection,
-                quadratic=quadratic,
-                stencil=stencil,
-                symmetric=dissipation_symmetric,
-            )
-            if dissipation is None
-            else None
-        )
+        self.dissipation_net = None if dissipation is not None else ConvexDissipation(
+            dim, dissipation_hidden or hidden, eps, rank=dissipation_rank, projection=dissipation_projection,
+            quadratic=quadratic, stencil=stencil, symmetric=dissipation_symmetric, channels=dissipation_channels)
         self._entropy_fn = entropy
         self._dissipation_fn = dissipation
         self.config = dict(dim=self.dim, hidden=tuple(hidden), entropy_hidden=entropy_hidden,
                            dissipation_hidden=dissipation_hidden, eps=eps, dissipation_rank=dissipation_rank,
                            dissipation_projection=dissipation_projection, quadratic=quadratic, stencil=stencil,
                            dissipation_symmetric=dissipation_symmetric, entropy_coercive=entropy_coercive,
-                           entropy_mixing=entropy_mixing)
+                           entropy_mixing=entropy_mixing, dissipation_channels=dissipation_channels)
 
     def save(self, path) -> None:
         """Write the architecture and the learned weights to ``path`` (read back with :meth:`load`).

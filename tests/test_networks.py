@@ -1,4 +1,5 @@
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -299,3 +300,52 @@ def test_mixing_option_survives_save_and_load(tmp_path):
     again = g.GradientDynamicsModel.load(tmp_path / "m.pt")
     x = torch.rand(5, 2, dtype=torch.float64) + 0.1
     assert torch.equal(again(x), model(x))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("fixed", [True, False])
+def test_channel_dissipation_is_convex_shifted_and_separable(seed, fixed):
+    """Convex in x*, zero with zero gradient at x* = 0, and a sum of functions of the single
+    affinities a_k = p_k . x*: in those coordinates its Hessian is diagonal (a joint PICNN's is not)."""
+    P = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -2.0]])
+    kind = {"projection": P} if fixed else {"rank": 2}
+    net = randomize(ConvexDissipation(3, hidden=(8, 7, 6), channels=True, **kind), seed=seed)
+    P = g.equilibria.model_projection(SimpleNamespace(dissipation_net=net)).detach()
+    x = 2 * torch.randn(6, 3)
+    for row in x:
+        eig = hessian_eigenvalues(lambda y: net(row[None].expand(y.shape[0], 3), y), 3 * torch.randn(4, 3))
+        assert eig.min() >= -1e-9 * max(1.0, float(eig.abs().max()))
+        # in affinity coordinates y = P (P^T P)^-1 a the Hessian is diagonal
+        lift = P @ torch.linalg.inv(P.T @ P)
+        a = 3 * torch.randn(2)
+        H = torch.autograd.functional.hessian(lambda a: net(row[None], (lift @ a)[None]).squeeze(), a)
+        assert H.diagonal().min() > 1e-8 and H[0, 1].abs() < 1e-9 * H.abs().max()
+    zero = torch.zeros_like(x)
+    assert torch.allclose(net(x, zero), torch.zeros(6), atol=1e-12)
+    assert torch.allclose(net.gradient(x, zero), torch.zeros_like(x), atol=1e-12)
+    y = (3 * torch.randn(6, 3)).requires_grad_(True)
+    (auto,) = torch.autograd.grad(net(x, y).sum(), y)
+    assert torch.allclose(net.gradient(x, y), auto, atol=1e-10)
+    assert torch.all(net(x, y) >= -1e-12)
+    joint = randomize(ConvexDissipation(3, hidden=(8, 7, 6), **kind), seed=seed)  # the same weights, no masks
+    if not fixed:
+        joint.project.weight.data.copy_(net.project.weight.data)
+    H = torch.autograd.functional.hessian(lambda a: joint(x[:1], (lift @ a)[None]).squeeze(), a)
+    assert H[0, 1].abs() > 1e-6 * H.abs().max()  # the check above can fail
+
+
+def test_channel_model_conserves_exactly_and_survives_save_and_load(tmp_path):
+    system = g.MassActionKinetics.thesis_example()
+    model = randomize(g.GradientDynamicsModel(4, hidden=(8,), dissipation_projection=system.nu,
+                                              dissipation_channels=True, quadratic=False), seed=3)
+    c = torch.rand(30, 4) + 0.05
+    xdot = model(c)
+    assert xdot.abs().max() > 1e-3
+    assert (xdot @ system.conservation_laws().T).abs().max() < 1e-12
+    assert torch.equal(g.equilibria.model_projection(model), system.nu.to(c.dtype))
+    model.save(tmp_path / "m.pt")
+    assert torch.equal(g.GradientDynamicsModel.load(tmp_path / "m.pt")(c), xdot)
+    with pytest.raises(ValueError, match="channels need a projection"):
+        g.GradientDynamicsModel(4, dissipation_channels=True)
+    with pytest.raises(ValueError, match="at least 2 hidden units"):
+        g.GradientDynamicsModel(4, hidden=(8, 1), dissipation_channels=True, dissipation_projection=system.nu)
