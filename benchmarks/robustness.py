@@ -190,9 +190,9 @@ def report() -> str:
         lines.append(f"| {k} | {sum(held)} of {len(held)} runs | {'yes' if k in cmp.ASSERTED_CLAIMS else 'no'} |")
     lines += ["<!-- claims-end -->", "", "## float32 (not asserted: what a GPU user asking for speed gets)", "",
               "| quantity | float32, seed 0 | float64, same seed and threads |", "|---|---|---|"]
-    f32 = {(r["name"], r["seed"], r["threads"]): r for r in records if r["dtype"] == "float32"}
-    for (name, seed, threads), r in f32.items():
-        ref = next((x for x in f64 if (x["name"], x["seed"], x["threads"]) == (name, seed, threads)), None)
+    f32 = {(r["kind"], r["name"], r["seed"], r["threads"]): r for r in records if r["dtype"] == "float32"}
+    for (kind, name, seed, threads), r in f32.items():  # the float64 run of the same kind (not a noise sweep's)
+        ref = next((x for x in f64 if (x["kind"], x["name"], x["seed"], x["threads"]) == (kind, name, seed, threads)), None)
         for k, v in r["values"].items():
             lines.append(f"| `{k}` | {_fmt(v)} | {_fmt(ref['values'][k]) if ref else '-'} |")
     lines += ["", "## Wall time per run (seconds, median over runs)", "", "| run | threads | median s |", "|---|---|---|"]

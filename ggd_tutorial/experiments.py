@@ -73,8 +73,9 @@ SETTINGS: dict[str, Setting] = {
         model=dict(hidden=(16, 16)),
         fit=dict(adam_steps=200, lbfgs_steps=800, adam_lr=1e-2, max_points=2000),
     ),
-    "kinetics-prescribed-S": Setting(  # Xi sees c* only through nu^T c*: the stoichiometry is given
-        model=dict(hidden=(32, 32), quadratic=False),
+    # the stoichiometry is given: Xi sees c* only through the affinities nu^T c*, one channel each
+    "kinetics-prescribed-S": Setting(
+        model=dict(hidden=(32, 32), quadratic=False, dissipation_channels=True),
         fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
     ),
     "kinetics-prescribed-Xi": Setting(

@@ -52,19 +52,19 @@ def _low(bound: float, what: str) -> Level:
 
 #: Every level a chapter asserts about a trained model (key: "experiment.quantity").
 LEVELS: dict[str, Level] = {
-    "overdamped-1d.test_mse": _up(1e-7, "test velocity MSE"),
+    "overdamped-1d.test_mse": _up(2e-7, "test velocity MSE"),
     "overdamped-1d.S_rank_deficit": _up(0.02, "1 - rank correlation of learned and true S"),
-    "overdamped-2d.test_mse": _up(1e-7, "test velocity MSE"),
-    "overdamped-2d.rollout_mse": _up(5e-8, "rollout MSE over all test trajectories"),
+    "overdamped-2d.test_mse": _up(3e-7, "test velocity MSE"),
+    "overdamped-2d.rollout_mse": _up(1e-7, "rollout MSE over all test trajectories"),
     "overdamped-2d.S_rank_deficit": _up(0.25, "1 - rank correlation of learned and true S"),
-    "kinetics-prescribed-S.test_mse": _up(3e-5, "test velocity MSE"),
-    "kinetics-prescribed-S.rollout_mse": _up(1e-4, "rollout MSE over all test trajectories"),
+    "kinetics-prescribed-S.test_mse": _up(6e-6, "test velocity MSE (stoichiometry given, one channel per reaction)"),
+    "kinetics-prescribed-S.rollout_mse": _up(2e-5, "rollout MSE over all test trajectories"),
     "kinetics-prescribed-S.Xi_error": _low(0.1, "relative error of the values of Xi (not fixed by data)"),
     "kinetics-prescribed-S.equilibrium_error": _up(1e-7, "worst RMS distance of model and true equilibria"),
     "kinetics-prescribed-Xi.equilibrium_error": _up(0.1, "worst RMS distance of model and true equilibria"),
     "kinetics-prescribed-Xi.test_mse": _up(1e-4, "test velocity MSE"),
-    "kinetics-prescribed-Xi.rollout_mse": _up(2e-5, "rollout MSE over all test trajectories"),
-    "kinetics-prescribed-S.extrapolation_share": _low(0.1, "share of the test MSE from the 2 of 26 test trajectories "
+    "kinetics-prescribed-Xi.rollout_mse": _up(4e-5, "rollout MSE over all test trajectories"),
+    "kinetics-prescribed-S.extrapolation_share": _low(0.05, "share of the test MSE from the 2 of 26 test trajectories "
                                                           "starting outside the training range"),
     "kinetics-prescribed-Xi-mixing.test_mse": _up(7e-7, "test velocity MSE with the ideal-mixing prior "
                                                         "(a hundredth of the thesis value)"),
@@ -74,7 +74,7 @@ LEVELS: dict[str, Level] = {
     "kinetics-free.test_mse": _up(5e-4, "test velocity MSE"),
     "kinetics-free.median_trajectory_mse": _up(4e-4, "median per-trajectory test MSE"),
     "kinetics-free.rollout_mse": _up(2e-3, "rollout MSE over all test trajectories"),
-    "kinetics-free.S_error": _low(0.05, "relative error of S after gauge fixing (another valid S)"),
+    "kinetics-free.S_error": _low(0.04, "relative error of S after gauge fixing (another valid S)"),
     "kinetics-free.true_entropy_decrease": _up(3e-4, "largest decrease rate of the true entropy"),
     "kinetics-free.conserved_angle": _up(0.01, "largest angle between learned and true conserved subspaces (rad)"),
     "diffusion.polynomial": _up(1.5e-5, "test velocity MSE, polynomial profiles"),
