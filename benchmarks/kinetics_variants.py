@@ -9,9 +9,10 @@ Each variant changes one thing of ``experiments.SETTINGS`` (more L-BFGS iteratio
 points, a wider network, the quadratic skip terms, a coercive entropy, the ideal-mixing term in
 the learned entropy, the stoichiometry as projection, one dissipation channel per reaction or one
 joint network; ``subsample=K`` / ``init=K`` keep the training subsample / the initial weights of
-seed K whatever the run's seed, which separates the two sources of the spread between seeds) and reports the test velocity MSE, the wall time, where the model ends
-(``levels``' equilibrium error: worst RMS distance to the true equilibrium over the test initial
-states) and how many of those relaxations converged. One seed, two threads, each run alone: a
+seed K whatever the run's seed, which separates the two sources of the spread between seeds) and
+reports the test velocity MSE, the wall time, where the model ends (``levels``' equilibrium error:
+worst RMS distance to the true equilibrium over the test initial states) and how many of those
+relaxations converged. One seed, two threads, each run alone: a
 screening, not a study; a variant that looks good needs the robustness study before a chapter
 uses it.
 """
@@ -40,7 +41,8 @@ VARIANTS = {
                                "mixing", "mixing+lbfgs_steps=1000"],
     "kinetics-prescribed-S": ["base", "channels=0", "channels=0+rank=2", "channels=0+lbfgs_steps=2400"],
 }
-#: Variants also run over seeds and thread counts: the larger budgets, against the thesis / 10.
+#: Variants also run over seeds and thread counts: the larger budgets and the mixing prior against the
+#: thesis / 10, and the both-learned model with the subsample (or the initial weights) of seed 0 fixed.
 STUDIED = ["kinetics-free:lbfgs_steps=2400", "kinetics-prescribed-S:channels=0+lbfgs_steps=2400",
            "kinetics-prescribed-Xi:lbfgs_steps=6000", "kinetics-free:mixing",
            "kinetics-free:subsample=0", "kinetics-free:init=0"]
@@ -84,7 +86,7 @@ def run_one(name: str, variant: str, seed: int) -> dict:
     system, data = ex.kinetics_data()
     model_over, fit_over = overrides(variant, system)
     t0 = time.perf_counter()
-    model = ex.build_model(name, system, **{"seed": seed, **model_over})
+    model = ex.build_model(name, system, **{"seed": seed, **model_over})  # init=K overrides the seed
     history = g.fit(model, data, **{**ex.SETTINGS[name].fit, "seed": seed, "progress": False, **fit_over})
     wall = time.perf_counter() - t0
     report = eq.compare_equilibria(model, system, data.test.states[:, 0])
@@ -115,7 +117,8 @@ def report() -> str:
         ratio = "" if ratio is None else f"{ratio:.2f}" if ratio >= 0.05 else f"{ratio:.3f}"
         lines.append(f"| {r['name']} | {r['variant']} | {r['test_mse']:.2e} | {ratio} | {r['wall']:.0f} s | "
                      f"{r['equilibrium_error']:.1e} | {r['converged']}/{r['states']} |")
-    lines += ["<!-- variants-end -->", "", "## Over seeds and thread counts: the larger budgets, the mixing prior, what varies between runs", "",
+    lines += ["<!-- variants-end -->", "",
+              "## Over seeds and thread counts: the larger budgets, the mixing prior, what varies between runs", "",
               "`--only EXPERIMENT:VARIANT --seeds ... --threads ...`; the 1-thread runs two at a time.", "",
               "<!-- seeds-start -->",
               "| experiment | variant | runs | test MSE best | median | worst | thesis / 10 | runs at or below it | "
