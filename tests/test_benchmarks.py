@@ -5,6 +5,7 @@ book) and describes it in words; these tests tie the words to the numbers, so a 
 benchmark that changes a conclusion fails here until the text is updated too.
 """
 import re
+import statistics
 from pathlib import Path
 
 import pytest
@@ -218,18 +219,18 @@ def test_both_the_weights_and_the_subsample_spread_a_both_learned_run_by_about_t
         assert len(mse) == 5 and 5 < max(mse) / min(mse) < 20, variant
         assert min(mse) == pytest.approx(low, rel=0.1) and max(mse) == pytest.approx(high, rel=0.1), variant
     # "still improving when the budget ends: twice the iterations lower the median fourfold" (same seeds)
-    import statistics
-
     twice = [r["test_mse"] for r in rows if r.get("study") and r["variant"] == "lbfgs_steps=2400"
              and r["name"] == "kinetics-free"]
-    base = [r["values"]["kinetics-free.test_mse"] for r in _benchmark("robustness").load() if r["kind"] == "thesis"
+    assert 3 < statistics.median(_free_base_seeds_0_to_2()) / statistics.median(twice) < 5.5
+
+
+def _free_base_seeds_0_to_2() -> list[float]:
+    """Test MSEs of the both-learned robustness runs (float64) at seeds 0-2, both thread counts."""
+    return [r["values"]["kinetics-free.test_mse"] for r in _benchmark("robustness").load() if r["kind"] == "thesis"
             and r["name"] == "kinetics-free" and r["dtype"] == "float64" and r["seed"] in (0, 1, 2)]
-    assert 3 < statistics.median(base) / statistics.median(twice) < 5.5
 
 
 def test_the_mixing_prior_statements_of_the_kinetics_chapter_hold_for_the_committed_runs():
-    import statistics
-
     rows = _benchmark("kinetics_variants").load()
     screening = {(r["name"], r["variant"]): r for r in rows if not r.get("study") and r["seed"] == 0}
     xi = {v: screening["kinetics-prescribed-Xi", v] for v in ("base", "mixing", "mixing+lbfgs_steps=1000")}
@@ -242,9 +243,7 @@ def test_the_mixing_prior_statements_of_the_kinetics_chapter_hold_for_the_commit
     # over seeds and threads: the median halves, four of six runs end within 1e-2, seed 2 fails at both thread counts
     study = [r for r in rows if r.get("study") and r["name"] == "kinetics-free" and r["variant"] == "mixing"]
     assert {(r["seed"], r["threads"]) for r in study} == {(s, t) for s in (0, 1, 2) for t in (1, 2)}
-    base = [r["values"]["kinetics-free.test_mse"] for r in _benchmark("robustness").load()
-            if r["kind"] == "thesis" and r["name"] == "kinetics-free" and r["dtype"] == "float64" and r["seed"] in (0, 1, 2)]
-    ratio = statistics.median(r["test_mse"] for r in study) / statistics.median(base)
+    ratio = statistics.median(r["test_mse"] for r in study) / statistics.median(_free_base_seeds_0_to_2())
     assert 0.35 < ratio < 0.65
     good = [r for r in study if r["equilibrium_error"] < 1e-2 and r["converged"] == r["states"]]
     assert len(good) == 4 and {r["seed"] for r in study if r not in good} == {2}
