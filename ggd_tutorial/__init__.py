@@ -27,6 +27,7 @@ from .networks import (
     ConvexDissipation,
     GradientDynamicsModel,
     MLPVectorField,
+    MobilityDissipation,
     count_parameters,
     positive_weight,
 )

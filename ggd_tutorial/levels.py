@@ -24,7 +24,7 @@ import torch
 from .equilibria import compare_equilibria, conserved_subspace, model_projection, principal_angles
 from .experiments import FIELD_EXPERIMENTS, grid_transfer, mass_drift, train_local_baseline
 from .gauge import fix_gauge
-from .metrics import extrapolation_share, predict_trajectories, rollout_mse, true_entropy_rate, velocity_mse
+from .metrics import extrapolation_share, mobility_error, predict_trajectories, rollout_mse, true_entropy_rate, velocity_mse
 
 #: Factor between an asserted level and the worst run of the robustness study.
 MARGIN = 2.0
@@ -61,6 +61,14 @@ LEVELS: dict[str, Level] = {
     "kinetics-prescribed-S.rollout_mse": _up(2e-5, "rollout MSE over all test trajectories"),
     "kinetics-prescribed-S.Xi_error": _low(0.1, "relative error of the values of Xi (not fixed by data)"),
     "kinetics-prescribed-S.equilibrium_error": _up(1e-7, "worst RMS distance of model and true equilibria"),
+    "kinetics-prescribed-S-mobility.test_mse": _up(3e-7, "test velocity MSE with a learned mobility of ln c per reaction "
+                                                         "(below a fiftieth of the thesis value)"),
+    "kinetics-prescribed-S-mobility.rollout_mse": _up(2e-7, "rollout MSE over all test trajectories, mobility prior"),
+    "kinetics-prescribed-S-mobility.mobility_error": _up(5e-3, "median relative error of the learned mobility"),
+    "kinetics-prescribed-S-mobility.equilibrium_error": _up(1e-9, "worst RMS distance of model and true equilibria, "
+                                                                  "mobility prior"),
+    "kinetics-prescribed-S-mobility.extrapolation_share": _low(0.25, "share of the test MSE from the 2 of 26 test "
+                                                                     "trajectories starting outside the training range"),
     "kinetics-prescribed-Xi.equilibrium_error": _up(0.1, "worst RMS distance of model and true equilibria"),
     "kinetics-prescribed-Xi.test_mse": _up(1e-4, "test velocity MSE"),
     "kinetics-prescribed-Xi.rollout_mse": _up(4e-5, "rollout MSE over all test trajectories"),
@@ -163,13 +171,16 @@ def measure(result) -> dict[str, float]:
     if name.startswith("overdamped"):
         out[f"{name}.S_rank_deficit"] = 1.0 - gauge.entropy_rank_correlation
         out[f"{name}.Xi_error"] = gauge.dissipation_error
-    if name != "kinetics-prescribed-S":
+    if not name.startswith("kinetics-prescribed-S"):
         out[f"{name}.S_error"] = gauge.entropy_error
     else:
         out[f"{name}.Xi_error"] = gauge.dissipation_error
     if name.startswith("kinetics"):
         out.update(_equilibrium_measures(name, model, system, data))
         out[f"{name}.extrapolation_share"] = extrapolation_share(model, data)
+    if name == "kinetics-prescribed-S-mobility":  # S and nu given: the data fix L_n = J_n / X_n
+        states = data.test.states[:, ::8].reshape(-1, system.dim)
+        out[f"{name}.mobility_error"] = mobility_error(model, system, states)
     if name == "kinetics-free":
         out[f"{name}.median_trajectory_mse"] = float(velocity_mse(model, data, per_trajectory=True).median())
         states = data.test.states[:, ::4].reshape(-1, system.dim)

@@ -78,6 +78,21 @@ def extrapolation_share(f: VectorField, data: TrajectoryData) -> float:
     return float(per[outside_training_range(data)].sum() / per.sum())
 
 
+def mobility_error(model, system, states: Tensor) -> float:
+    r"""Median over ``states`` and channels of :math:`|L_n-L_n^\text{true}|/L_n^\text{true}`, the
+    relative error of a learned mobility (:class:`~ggd_tutorial.networks.MobilityDissipation`, with
+    the system's stoichiometry as projection) against ``system.mobility``. With :math:`S` and
+    :math:`\nu` given the data fix :math:`L_n=J_n/X_n` wherever the affinity :math:`X_n\neq0`, so,
+    unlike the values of :math:`\Xi`, the mobility can be compared with the truth."""
+    net = getattr(model, "dissipation_net", None)
+    if not hasattr(net, "mobility"):
+        raise TypeError("mobility_error needs a model with a learned mobility (dissipation_mobility=True)")
+    with torch.no_grad():
+        learned = net.mobility(states.to(next(net.parameters())))
+        true = system.mobility(states).to(learned)
+    return float(((learned - true).abs() / true).median())
+
+
 def finite_difference_floor(system: VectorField, data: TrajectoryData | TrajectorySet, split: str = "test") -> float:
     """MSE between the exact vector field and the central-difference targets.
 

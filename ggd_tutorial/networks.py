@@ -12,6 +12,8 @@ r"""Neural networks with built-in thermodynamic structure.
   :math:`\Psi(x, x^*)`, convex in :math:`x^*`, shifted as in VONNs,
   :math:`\Xi = \Psi(x,x^*) - \Psi(x,0) - x^*\cdot\partial_{x^*}\Psi(x,0)`, so that
   :math:`\Xi(x,0)=0` and :math:`\partial_{x^*}\Xi(x,0)=0`.
+* :class:`MobilityDissipation` -- a quadratic :math:`\Xi=\tfrac12\sum_kL_k(x)(p_k\cdot x^*)^2`
+  with a learned positive mobility :math:`L(x)` (convex in :math:`x^*` for every weight value).
 * :class:`GradientDynamicsModel` -- generalized gradient dynamics
   :math:`\dot x = \partial_{x^*}\Xi(x,x^*)|_{x^*=\partial_x S}`, with either
   potential learned or prescribed.
@@ -388,6 +390,83 @@ class ConvexDissipation(nn.Module):
         return both[0] - both[1]
 
 
+class MobilityDissipation(nn.Module):
+    r"""Quadratic dissipation with a learned, state-dependent mobility per channel:
+
+    .. math:: \Xi(x,y)=\tfrac12\sum_kL_k(x)\,(p_k\cdot y)^2,\qquad L_k(x)=\exp m_k(\phi(x))>0,
+
+    with :math:`m` a softplus MLP and :math:`\phi(x)=\ln x` (``log_state=True``, positive states
+    such as concentrations) or :math:`\phi(x)=x`. The columns :math:`p_k` of :math:`P` are fixed
+    (``projection``, e.g. the stoichiometric matrix), learned (``rank``), or the unit vectors
+    (neither: a diagonal mobility). :math:`\Xi` is convex in :math:`y` for every weight value, and
+    :math:`\Xi(x,0)=0`, :math:`\partial_y\Xi(x,0)=0` hold exactly, without a shift; the dynamics is
+    the linear-response (Onsager) form :math:`\dot x=P\,\mathrm{diag}(L(x))\,P^\top x^*`.
+
+    Why it suffices on trajectories: data probe :math:`\Xi` only at :math:`y=\partial_xS`, one
+    point per state, and there any convex channel's flux :math:`J_k` (with :math:`J_ka_k\ge0`) is
+    :math:`L_ka_k` with :math:`L_k=J_k/a_k\ge0`. For mass action :math:`L_n` is a logarithmic mean of
+    the forward and backward rates (:meth:`MassActionKinetics.mobility`), smooth in :math:`\ln c`,
+    and :math:`\phi=\ln` is the prior that lets the network follow it towards :math:`c\to0`.
+    The values of :math:`\Xi` away from those points are those of a quadratic, not of the true
+    potential.
+    """
+
+    def __init__(self, dim: int, hidden: Sequence[int] = (32, 32), rank: int | None = None,
+                 projection: Tensor | None = None, log_state: bool = False) -> None:
+        super().__init__()
+        hidden = _check_sizes(dim, hidden)
+        self.dim, self.log_state = int(dim), bool(log_state)
+        self.project: nn.Module | None = None
+        channels = self.dim
+        if projection is not None:
+            projection = torch.as_tensor(projection, dtype=torch.get_default_dtype())
+            if projection.ndim != 2 or projection.shape[0] != dim:
+                raise ValueError(f"projection must have shape ({dim}, k), got {tuple(projection.shape)}")
+            self.project, channels = _FixedProjection(projection), projection.shape[1]
+        elif rank is not None:
+            if not 1 <= int(rank) <= dim:
+                raise ValueError(f"rank must be in 1..{dim}, got {rank}")
+            channels = int(rank)
+            self.project = nn.Linear(dim, channels, bias=False)
+            nn.init.orthogonal_(self.project.weight)
+        sizes = [self.dim] + hidden
+        layers: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(a, b), nn.Softplus()]
+        self.log_mobility = nn.Sequential(*layers, nn.Linear(sizes[-1], channels))
+
+    def mobility(self, x: Tensor) -> Tensor:
+        """:math:`L(x)`, shape (batch, channels), positive."""
+        _check_input(x, self.dim)
+        if self.log_state:
+            if not bool((x > 0).all()):
+                raise ValueError("a mobility of the log-state is defined for positive states only "
+                                 "(concentrations); got a state with a non-positive entry")
+            x = torch.log(x)
+        return torch.exp(self.log_mobility(x))
+
+    def _affinities(self, y: Tensor) -> Tensor:
+        return y if self.project is None else self.project(y)
+
+    def _back(self, flux: Tensor) -> Tensor:
+        """:math:`P\\,J`: from channel fluxes back to state space."""
+        if self.project is None:
+            return flux
+        matrix = self.project.matrix if isinstance(self.project, _FixedProjection) else self.project.weight.T
+        return flux @ matrix.T
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """Xi(x, y), shape (batch,)."""
+        _check_input(y, self.dim, "x_star")
+        return 0.5 * (self.mobility(x) * self._affinities(y) ** 2).sum(-1)
+
+    def gradient(self, x: Tensor, y: Tensor, create_graph: bool = True) -> Tensor:
+        r""":math:`\partial_y\Xi=P\,(L(x)\odot P^\top y)` in closed form (``create_graph`` is
+        accepted for the interface of :class:`ConvexDissipation`; the result is differentiable)."""
+        _check_input(y, self.dim, "x_star")
+        return self._back(self.mobility(x) * self._affinities(y))
+
+
 class GradientDynamicsModel(nn.Module):
     r"""Generalized gradient dynamics :math:`\dot x=\partial_{x^*}\Xi(x,x^*)|_{x^*=\partial_xS(x)}`.
 
@@ -426,6 +505,11 @@ class GradientDynamicsModel(nn.Module):
     entropy_mixing:
         A learned ideal-mixing term :math:`\sum_ia_i(x_i-x_i\ln x_i)`, :math:`a_i>0`, in a
         learned :math:`S` (positive states only: concentrations), see :class:`ConcaveEntropy`.
+    dissipation_mobility, dissipation_log_state:
+        Learn :math:`\Xi` as a quadratic with a state-dependent mobility per channel (columns of
+        the projection or of the learned rank map; unit vectors without either) instead of a
+        PICNN, the mobility a function of :math:`\ln x` with ``dissipation_log_state`` (positive
+        states), see :class:`MobilityDissipation`. ``quadratic`` then concerns the entropy only.
 
     Calling the model on a batch ``x`` of shape ``(batch, dim)`` returns
     :math:`\dot x`. Because the dynamics are gradients, the call uses autograd
@@ -449,8 +533,15 @@ class GradientDynamicsModel(nn.Module):
         entropy_coercive: float = 0.0,
         entropy_mixing: bool = False,
         dissipation_channels: bool = False,
+        dissipation_mobility: bool = False,
+        dissipation_log_state: bool = False,
     ) -> None:
         super().__init__()
+        if dissipation_mobility and (dissipation_channels or dissipation_symmetric or stencil is not None):
+            raise ValueError("a mobility dissipation is already one channel per column and symmetric; "
+                             "it takes no channels, symmetric or stencil option")
+        if dissipation_log_state and not dissipation_mobility:
+            raise ValueError("dissipation_log_state needs dissipation_mobility=True")
         if entropy is not None and not callable(entropy):
             raise TypeError("entropy must be None (learned) or a callable S(x)")
         if dissipation is not None and not callable(dissipation):
@@ -462,16 +553,23 @@ class GradientDynamicsModel(nn.Module):
             if entropy is None
             else None
         )
-        self.dissipation_net = None if dissipation is not None else ConvexDissipation(
-            dim, dissipation_hidden or hidden, eps, rank=dissipation_rank, projection=dissipation_projection,
-            quadratic=quadratic, stencil=stencil, symmetric=dissipation_symmetric, channels=dissipation_channels)
+        self.dissipation_net: ConvexDissipation | MobilityDissipation | None = None
+        if dissipation is None and dissipation_mobility:
+            self.dissipation_net = MobilityDissipation(dim, dissipation_hidden or hidden, rank=dissipation_rank,
+                                                       projection=dissipation_projection,
+                                                       log_state=dissipation_log_state)
+        elif dissipation is None:
+            self.dissipation_net = ConvexDissipation(
+                dim, dissipation_hidden or hidden, eps, rank=dissipation_rank, projection=dissipation_projection,
+                quadratic=quadratic, stencil=stencil, symmetric=dissipation_symmetric, channels=dissipation_channels)
         self._entropy_fn = entropy
         self._dissipation_fn = dissipation
         self.config = dict(dim=self.dim, hidden=tuple(hidden), entropy_hidden=entropy_hidden,
                            dissipation_hidden=dissipation_hidden, eps=eps, dissipation_rank=dissipation_rank,
                            dissipation_projection=dissipation_projection, quadratic=quadratic, stencil=stencil,
                            dissipation_symmetric=dissipation_symmetric, entropy_coercive=entropy_coercive,
-                           entropy_mixing=entropy_mixing, dissipation_channels=dissipation_channels)
+                           entropy_mixing=entropy_mixing, dissipation_channels=dissipation_channels,
+                           dissipation_mobility=dissipation_mobility, dissipation_log_state=dissipation_log_state)
 
     def save(self, path) -> None:
         """Write the architecture and the learned weights to ``path`` (read back with :meth:`load`).

@@ -228,6 +228,21 @@ class MassActionKinetics(GradientSystem):
         weight = k["W0"] * torch.exp(0.5 * torch.log(c) @ k["orders"])
         return (weight * (torch.cosh(affinity / 2) - 1)).sum(-1)
 
+    def mobility(self, c: Tensor) -> Tensor:
+        r"""The Onsager mobility per reaction, :math:`L_n(c)=\frac{W_n}{4}\,
+        \frac{\sinh(X_n/2)}{X_n/2}` at :math:`X_n` of :math:`c^*=\partial S/\partial c`, shape
+        (batch, reactions): with it the quadratic :math:`\tfrac12\sum_nL_n(\nu_n\cdot c^*)^2` has
+        the same slope as :math:`\Xi` at :math:`c^*=\partial S/\partial c`, so the same velocity.
+        It is the logarithmic mean of the forward and backward rates, :math:`(r_f-r_b)/\ln(r_f/r_b)`."""
+        c = _as_batch(c, self.dim)
+        _require_positive(c, "MassActionKinetics.mobility")
+        k = self._constants(c)
+        half = 0.5 * (-self.conjugate(c) @ k["nu"])  # X_n / 2
+        weight = k["W0"] * torch.exp(0.5 * torch.log(c) @ k["orders"])
+        small = half.abs() < 1e-4
+        ratio = torch.where(small, 1 + half**2 / 6, torch.sinh(half) / torch.where(small, torch.ones_like(half), half))
+        return weight / 4 * ratio
+
     def __repr__(self) -> str:
         return f"MassActionKinetics(species={self.species}, reactions={self.n_reactions})"
 

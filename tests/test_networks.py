@@ -349,3 +349,58 @@ def test_channel_model_conserves_exactly_and_survives_save_and_load(tmp_path):
         g.GradientDynamicsModel(4, dissipation_channels=True)
     with pytest.raises(ValueError, match="at least 2 hidden units"):
         g.GradientDynamicsModel(4, hidden=(8, 1), dissipation_channels=True, dissipation_projection=system.nu)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind", ["projection", "rank", "diagonal"])
+def test_mobility_dissipation_is_convex_vanishes_at_zero_and_has_its_closed_form_gradient(seed, kind):
+    """Xi = 1/2 sum_k L_k(x) (p_k . y)^2 with L > 0: convex in y (PSD Hessian P diag(L) P^T),
+    Xi(x, 0) = 0 and dXi/dy(x, 0) = 0 without a shift, and the closed-form gradient is autograd's."""
+    P = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -2.0]])
+    options = {"projection": {"projection": P}, "rank": {"rank": 2}, "diagonal": {}}[kind]
+    net = randomize(g.MobilityDissipation(3, hidden=(8, 7), log_state=True, **options), seed=seed)
+    x = torch.rand(6, 3) + 0.05
+    assert torch.all(net.mobility(x) > 0)
+    for row in x:
+        eig = hessian_eigenvalues(lambda y: net(row[None].expand(y.shape[0], 3), y), 3 * torch.randn(3, 3))
+        assert eig.min() >= -1e-12 * max(1.0, float(eig.abs().max()))
+        assert eig.max() > 1e-8
+    zero = torch.zeros_like(x)
+    assert torch.equal(net(x, zero), torch.zeros(6)) and torch.equal(net.gradient(x, zero), torch.zeros_like(x))
+    y = (3 * torch.randn(6, 3)).requires_grad_(True)
+    (auto,) = torch.autograd.grad(net(x, y).sum(), y)
+    assert torch.allclose(net.gradient(x, y), auto, atol=1e-12, rtol=1e-12)
+    assert torch.all((y * net.gradient(x, y)).sum(-1) >= 0)  # y . dXi/dy = 2 Xi >= 0: the second law
+
+
+def test_mobility_model_conserves_exactly_has_a_nonnegative_entropy_production_and_survives_save_and_load(tmp_path):
+    system = g.MassActionKinetics.thesis_example()
+    model = randomize(g.GradientDynamicsModel(4, hidden=(8,), entropy=system.entropy, dissipation_projection=system.nu,
+                                              dissipation_mobility=True, dissipation_log_state=True), seed=3)
+    c = torch.rand(30, 4) + 0.05
+    xdot = model(c)
+    assert xdot.abs().max() > 1e-3
+    assert (xdot @ system.conservation_laws().T).abs().max() < 1e-12
+    assert torch.all(model.entropy_production(c) >= 0)
+    assert torch.equal(g.equilibria.model_projection(model), system.nu.to(c.dtype))
+    model.save(tmp_path / "m.pt")
+    assert torch.equal(g.GradientDynamicsModel.load(tmp_path / "m.pt", entropy=system.entropy)(c), xdot)
+    with pytest.raises(ValueError, match="positive states only"):
+        model.dissipation_net.mobility(c - 0.5)
+    with pytest.raises(ValueError, match="needs dissipation_mobility"):
+        g.GradientDynamicsModel(4, dissipation_log_state=True)
+    with pytest.raises(ValueError, match="no channels, symmetric or stencil"):
+        g.GradientDynamicsModel(4, dissipation_mobility=True, dissipation_channels=True, dissipation_rank=2)
+    with pytest.raises(ValueError, match="rank must be in"):
+        g.MobilityDissipation(4, rank=5)
+
+
+def test_the_true_mobility_in_the_model_reproduces_mass_action():
+    """With the mobility of MassActionKinetics in place of the learned one, the model is the
+    mass-action law: the family contains the true dynamics (not its Xi values)."""
+    system = g.MassActionKinetics.thesis_example()
+    net = g.MobilityDissipation(4, hidden=(4,), projection=system.nu, log_state=True)
+    net.mobility = system.mobility  # the exact mobility
+    model = g.GradientDynamicsModel(4, entropy=system.entropy, dissipation=net)
+    c = torch.rand(50, 4) + 0.001
+    assert torch.allclose(model(c), system.velocity(c), atol=1e-13, rtol=1e-11)

@@ -45,6 +45,35 @@ def test_ggd_form_reproduces_mass_action(name, params):
     assert torch.allclose(system.ggd_velocity(c), expected, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("params", [(4.0, -1.0), (2.5, 0.3)])
+def test_mobility_is_the_log_mean_of_the_rates_and_gives_mass_action(name, params):
+    """L_n = (r_f - r_b) / ln(r_f / r_b) > 0, and c' = nu diag(L) nu^T c* is the mass-action law."""
+    nu = NETWORKS[name]
+    W0, Q = params
+    system = g.MassActionKinetics(nu, W0=W0, Q=torch.linspace(-1, Q, len(nu)))
+    c = torch.rand(64, len(nu)) * 2 + 0.01
+    kf, kb = system.rate_constants
+    nu_t = torch.as_tensor(nu, dtype=torch.float64)
+    fwd = kf * torch.prod(c[:, :, None] ** (-nu_t).clamp(min=0), dim=1)
+    bwd = kb * torch.prod(c[:, :, None] ** nu_t.clamp(min=0), dim=1)
+    L = system.mobility(c)
+    assert torch.all(L > 0)
+    assert torch.allclose(L, (fwd - bwd) / torch.log(fwd / bwd), rtol=1e-9)
+    velocity = (L * (system.conjugate(c) @ system.nu)) @ system.nu.T
+    assert torch.allclose(velocity, mass_action_reference(nu, kf, kb, c), rtol=1e-9, atol=1e-12)
+
+
+
+def test_mobility_at_and_near_rest_is_the_common_rate():
+    """At equilibrium (X = 0) the log mean is the common rate W/4, with no 0/0."""
+    system = g.MassActionKinetics.thesis_example()  # k_f = k_b = 1: c = 1 is at rest
+    c = torch.ones(1, 4) + torch.tensor([[0.0], [1e-9], [1e-3]]).expand(3, 4) * torch.tensor([1.0, 0, 0, 0])
+    L = system.mobility(c)
+    assert torch.allclose(L[0], torch.ones(2), rtol=0, atol=1e-15)
+    assert torch.allclose(L, torch.ones(3, 2), rtol=1e-3) and torch.all(torch.isfinite(L))
+
+
 def test_thesis_units_give_unit_rate_constants():
     kf, kb = g.MassActionKinetics.thesis_example().rate_constants
     assert torch.allclose(kf, torch.ones(2)) and torch.allclose(kb, torch.ones(2))
