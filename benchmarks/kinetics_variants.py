@@ -8,7 +8,7 @@
 Each variant changes one thing of ``experiments.SETTINGS`` (more L-BFGS iterations, more training
 points, a wider network, the quadratic skip terms, a coercive entropy, the ideal-mixing term in
 the learned entropy, the stoichiometry as projection, one dissipation channel per reaction or one
-joint network; ``subsample=K`` / ``init=K`` keep the training subsample / the initial weights of
+joint network, a quadratic dissipation with a learned mobility of ln c per channel (``mobility``); ``subsample=K`` / ``init=K`` keep the training subsample / the initial weights of
 seed K whatever the run's seed, which separates the two sources of the spread between seeds) and
 reports the test velocity MSE, the wall time, where the model ends (``levels``' equilibrium error:
 worst RMS distance to the true equilibrium over the test initial states) and how many of those
@@ -36,16 +36,16 @@ RAW = HERE / "kinetics_variants.jsonl"
 REPORT = HERE / "kinetics_variants.md"
 VARIANTS = {
     "kinetics-free": ["base", "lbfgs_steps=2400", "max_points=8000", "hidden=64x64", "quadratic=1", "coercive=0.01",
-                      "nu", "mixing", "mixing+lbfgs_steps=2400", "channels=1"],
+                      "nu", "mixing", "mixing+lbfgs_steps=2400", "channels=1", "mixing+mobility"],
     "kinetics-prescribed-Xi": ["base", "lbfgs_steps=6000", "max_points=8000", "quadratic=1", "coercive=0.01",
                                "mixing", "mixing+lbfgs_steps=1000"],
-    "kinetics-prescribed-S": ["base", "channels=0", "channels=0+rank=2", "channels=0+lbfgs_steps=2400"],
+    "kinetics-prescribed-S": ["base", "channels=0", "channels=0+rank=2", "channels=0+lbfgs_steps=2400", "mobility"],
 }
 #: Variants also run over seeds and thread counts: the larger budgets and the mixing prior against the
 #: thesis / 10, and the both-learned model with the subsample (or the initial weights) of seed 0 fixed.
 STUDIED = ["kinetics-free:lbfgs_steps=2400", "kinetics-prescribed-S:channels=0+lbfgs_steps=2400",
            "kinetics-prescribed-Xi:lbfgs_steps=6000", "kinetics-free:mixing",
-           "kinetics-free:subsample=0", "kinetics-free:init=0"]
+           "kinetics-free:subsample=0", "kinetics-free:init=0", "kinetics-free:mixing+mobility"]
 
 
 def overrides(variant: str, system) -> tuple[dict, dict]:
@@ -62,6 +62,8 @@ def overrides(variant: str, system) -> tuple[dict, dict]:
         return {}, {}
     if variant == "mixing":  # the ideal-mixing term in the learned entropy
         return {"entropy_mixing": True}, {}
+    if variant == "mobility":  # a quadratic Xi with a learned mobility of ln c per channel
+        return {"dissipation_mobility": True, "dissipation_log_state": True, "dissipation_channels": False}, {}
     if variant == "nu":
         return {"dissipation_projection": system.nu, "dissipation_rank": None}, {}
     key, value = variant.split("=")

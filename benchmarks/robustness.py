@@ -33,7 +33,8 @@ from ggd_tutorial import levels
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "robustness.jsonl"
 REPORT = HERE / "robustness.md"
-THESIS = ["overdamped-1d", "overdamped-2d", "kinetics-prescribed-S", "kinetics-prescribed-Xi", "kinetics-prescribed-Xi-mixing",
+THESIS = ["overdamped-1d", "overdamped-2d", "kinetics-prescribed-S", "kinetics-prescribed-S-mobility",
+          "kinetics-prescribed-Xi", "kinetics-prescribed-Xi-mixing",
           "kinetics-free",
           "diffusion", "diffusion-local", "porous-local"]
 #: (kind, name) -> seeds; every float64 run at each thread count, float32 at seed 0 only.

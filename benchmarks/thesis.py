@@ -20,6 +20,7 @@ ORDER = [
     "overdamped-1d",
     "overdamped-2d",
     "kinetics-prescribed-S",
+    "kinetics-prescribed-S-mobility",
     "kinetics-prescribed-Xi",
     "kinetics-prescribed-Xi-mixing",
     "kinetics-free",

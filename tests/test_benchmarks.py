@@ -249,3 +249,42 @@ def test_the_mixing_prior_statements_of_the_kinetics_chapter_hold_for_the_commit
     assert len(good) == 4 and {r["seed"] for r in study if r not in good} == {2}
     typical = statistics.median(g["test_mse"] for g in good)
     assert all(7 < r["test_mse"] / typical < 11 for r in study if r not in good)  # "about nine times"
+
+
+def test_the_mobility_statements_of_the_kinetics_chapter_hold_for_the_committed_runs():
+    runs = [r["values"] for r in _benchmark("robustness").load() if r["kind"] == "thesis"
+            and r["name"] == "kinetics-prescribed-S-mobility" and r["dtype"] == "float64"]
+    assert len(runs) == 10
+
+    def spread(quantity: str) -> tuple[float, float]:
+        values = [r[f"kinetics-prescribed-S-mobility.{quantity}"] for r in runs]
+        return min(values), max(values)
+
+    low, high = spread("test_mse")  # "6.6e-8 to 1.2e-7"
+    assert f"{low:.1e}" == "6.6e-08" and f"{high:.1e}" == "1.2e-07"
+    assert spread("mobility_error")[1] < 2e-3  # "within 0.2 %"
+    assert 0.3 < spread("Xi_error")[0] and spread("Xi_error")[1] < 0.37  # "a third off"
+    assert spread("equilibrium_error")[1] < 1e-9  # "within 1e-9"
+    low, high = spread("extrapolation_share")  # "58 % to 78 %"
+    assert f"{low:.0%}" == "58%" and f"{high:.0%}" == "78%"
+    screening = {r["variant"]: r for r in _benchmark("kinetics_variants").load() if not r.get("study")
+                 and r["seed"] == 0 and r["name"] == "kinetics-prescribed-S"}
+    assert 0.2 < screening["mobility"]["wall"] / screening["base"]["wall"] < 0.33  # "at a quarter of the time"
+    assert 7 < screening["base"]["test_mse"] / screening["mobility"]["test_mse"] < 9  # "beats the channels eight times"
+    channels = [r["values"]["kinetics-prescribed-S.test_mse"] for r in _benchmark("robustness").load()
+                if r["kind"] == "thesis" and r["name"] == "kinetics-prescribed-S" and r["dtype"] == "float64"]
+    assert f"{min(channels):.1e}" == "5.3e-07" and f"{max(channels):.1e}" == "2.7e-06"  # "with the channels"
+
+
+def test_both_priors_on_the_both_learned_model_reach_the_tenfold_target_in_four_of_five_runs():
+    from ggd_tutorial.experiments import THESIS_MSE
+
+    rows = _benchmark("kinetics_variants").load()
+    runs = {r["seed"]: r for r in rows if r.get("study") and r["variant"] == "mixing+mobility"}
+    assert sorted(runs) == [0, 1, 2, 3, 4] and {r["threads"] for r in runs.values()} == {1}
+    good = sorted(r["test_mse"] for s, r in runs.items() if s != 4)
+    assert max(good) <= THESIS_MSE["kinetics-free"] / 10  # "ten times below the thesis in four of five runs"
+    assert f"{good[0]:.1e}" == "3.5e-07" and f"{good[-1]:.1e}" == "1.4e-06"
+    assert 13.5 < runs[4]["test_mse"] / THESIS_MSE["kinetics-free"] < 14.5  # "fourteen times the thesis value"
+    screening = {r["variant"]: r for r in rows if not r.get("study") and r["seed"] == 0 and r["name"] == "kinetics-free"}
+    assert 0.4 < screening["mixing+mobility"]["wall"] / screening["base"]["wall"] < 0.6  # "half the training time"
