@@ -15,6 +15,7 @@ from torch import Tensor
 
 from .integrators import VectorField, _model_dtype_device, rk4_step
 from .metrics import evaluate, linearization
+from .networks import projection_matrix
 
 
 def relax(f: VectorField, x0: Tensor, dt: float = 0.05, max_time: float = 400.0, tol: float = 1e-9,
@@ -56,9 +57,7 @@ def principal_angles(a: Tensor, b: Tensor) -> Tensor:
 def model_projection(model) -> Tensor | None:
     """The matrix ``P`` through which a model's dissipation sees the conjugate, or None (full)."""
     project = getattr(getattr(model, "dissipation_net", None), "project", None)
-    if project is None:
-        return None
-    return project.matrix if hasattr(project, "matrix") else project.weight.T
+    return None if project is None else projection_matrix(project)
 
 
 @dataclass

@@ -206,6 +206,26 @@ class _FixedProjection(nn.Module):
         return y @ self.matrix
 
 
+def _projection(dim: int, rank: int | None, projection: Tensor | None) -> tuple[nn.Module | None, int]:
+    """The map y -> P^T y of a dissipation (fixed ``projection``, learned ``rank``, or none) and
+    the number of its outputs."""
+    if projection is not None:
+        projection = torch.as_tensor(projection, dtype=torch.get_default_dtype())
+        if projection.ndim != 2 or projection.shape[0] != dim:
+            raise ValueError(f"projection must have shape ({dim}, k), got {tuple(projection.shape)}")
+        return _FixedProjection(projection), projection.shape[1]
+    if rank is not None:
+        if not 1 <= int(rank) <= dim:
+            raise ValueError(f"rank must be in 1..{dim}, got {rank}")
+        return nn.Linear(dim, int(rank), bias=False), int(rank)
+    return None, dim
+
+
+def projection_matrix(project: nn.Module) -> Tensor:
+    """The matrix ``P`` (dim, k) of a fixed or learned projection ``y -> P^T y``."""
+    return project.matrix if isinstance(project, _FixedProjection) else project.weight.T
+
+
 class ConvexDissipation(nn.Module):
     r"""Dissipation potential :math:`\Xi(x, x^*)`, convex in :math:`x^*` (thesis 3.2.2).
 
@@ -267,19 +287,7 @@ class ConvexDissipation(nn.Module):
         if self.state_dim < 1:
             raise ValueError(f"state_dim must be a positive integer, got {state_dim}")
         self.symmetric = bool(symmetric)
-        self.project: nn.Module | None = None
-        ydim = self.dim
-        if projection is not None:
-            projection = torch.as_tensor(projection, dtype=torch.get_default_dtype())
-            if projection.ndim != 2 or projection.shape[0] != dim:
-                raise ValueError(f"projection must have shape ({dim}, k), got {tuple(projection.shape)}")
-            self.project = _FixedProjection(projection)
-            ydim = projection.shape[1]
-        elif rank is not None:
-            if not 1 <= int(rank) <= dim:
-                raise ValueError(f"rank must be in 1..{dim}, got {rank}")
-            ydim = int(rank)
-            self.project = nn.Linear(dim, ydim, bias=False)
+        self.project, ydim = _projection(self.dim, rank, projection)
         dim = ydim
         if stencil is not None and ydim != self.dim:
             raise ValueError("a stencil quadratic term needs the full conjugate (no rank/projection)")
@@ -416,18 +424,8 @@ class MobilityDissipation(nn.Module):
         super().__init__()
         hidden = _check_sizes(dim, hidden)
         self.dim, self.log_state = int(dim), bool(log_state)
-        self.project: nn.Module | None = None
-        channels = self.dim
-        if projection is not None:
-            projection = torch.as_tensor(projection, dtype=torch.get_default_dtype())
-            if projection.ndim != 2 or projection.shape[0] != dim:
-                raise ValueError(f"projection must have shape ({dim}, k), got {tuple(projection.shape)}")
-            self.project, channels = _FixedProjection(projection), projection.shape[1]
-        elif rank is not None:
-            if not 1 <= int(rank) <= dim:
-                raise ValueError(f"rank must be in 1..{dim}, got {rank}")
-            channels = int(rank)
-            self.project = nn.Linear(dim, channels, bias=False)
+        self.project, channels = _projection(self.dim, rank, projection)
+        if isinstance(self.project, nn.Linear):
             nn.init.orthogonal_(self.project.weight)
         sizes = [self.dim] + hidden
         layers: list[nn.Module] = []
@@ -450,10 +448,7 @@ class MobilityDissipation(nn.Module):
 
     def _back(self, flux: Tensor) -> Tensor:
         """:math:`P\\,J`: from channel fluxes back to state space."""
-        if self.project is None:
-            return flux
-        matrix = self.project.matrix if isinstance(self.project, _FixedProjection) else self.project.weight.T
-        return flux @ matrix.T
+        return flux if self.project is None else flux @ projection_matrix(self.project).T
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """Xi(x, y), shape (batch,)."""
