@@ -24,6 +24,7 @@ ORDER = [
     "kinetics-prescribed-Xi",
     "kinetics-prescribed-Xi-mixing",
     "kinetics-free",
+    "kinetics-free-priors",
     "diffusion",
 ]
 

@@ -46,6 +46,7 @@ THESIS_MSE = {
     "kinetics-prescribed-Xi": 7.026e-5,
     "kinetics-prescribed-Xi-mixing": 7.026e-5,  # the thesis experiment 2, here with a prior it lacked
     "kinetics-free": 2.051e-5,
+    "kinetics-free-priors": 2.051e-5,  # the thesis experiment 3, here with both priors it lacked
     "diffusion-polynomial": 1e-6,
 }
 
@@ -96,6 +97,12 @@ SETTINGS: dict[str, Setting] = {
     "kinetics-free": Setting(
         model=dict(hidden=(32, 32), dissipation_rank=2, quadratic=False),
         fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=4000, early_fraction=0.5),
+    ),
+    # experiment 3 with both priors: the mixing entropy, and a mobility of ln c behind the learned map
+    "kinetics-free-priors": Setting(
+        model=dict(hidden=(32, 32), dissipation_rank=2, quadratic=False, entropy_mixing=True,
+                   dissipation_mobility=True, dissipation_log_state=True),
+        fit=dict(adam_steps=300, lbfgs_steps=2400, adam_lr=1e-3, max_points=4000, early_fraction=0.5),
     ),
     "diffusion": Setting(
         model=dict(hidden=(4,), stencil=1),

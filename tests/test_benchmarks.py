@@ -288,3 +288,26 @@ def test_both_priors_on_the_both_learned_model_reach_the_tenfold_target_in_four_
     assert 13.5 < runs[4]["test_mse"] / THESIS_MSE["kinetics-free"] < 14.5  # "fourteen times the thesis value"
     screening = {r["variant"]: r for r in rows if not r.get("study") and r["seed"] == 0 and r["name"] == "kinetics-free"}
     assert 0.4 < screening["mixing+mobility"]["wall"] / screening["base"]["wall"] < 0.6  # "half the training time"
+
+
+def test_the_statements_on_both_priors_with_neither_potential_given_hold_for_the_committed_runs():
+    rows = [r for r in _benchmark("robustness").load() if r["kind"] == "thesis" and r["dtype"] == "float64"]
+    runs = [r["values"] for r in rows if r["name"] == "kinetics-free-priors"]
+    free = [r["values"] for r in rows if r["name"] == "kinetics-free"]
+    assert len(runs) == 20 and {r["seed"] for r in rows if r["name"] == "kinetics-free-priors"} == set(range(10))
+
+    def values(group, quantity, name="kinetics-free-priors"):
+        return sorted(r[f"{name}.{quantity}"] for r in group)
+
+    mse = values(runs, "test_mse")
+    assert f"{mse[0]:.1e}" == "8.0e-08" and f"{mse[-1]:.1e}" == "4.9e-07"
+    base = values(free, "test_mse", "kinetics-free")
+    assert f"{base[0]:.1e}" == "2.2e-06" and f"{base[-1]:.1e}" == "2.4e-04"  # "without the priors"
+    s_error = values(runs, "S_error")
+    assert sum(e <= 0.02 for e in s_error) == 17 and s_error[-1] < 0.05  # "within 2 % in 17 of 20, 5 % in all"
+    s_free = values(free, "S_error", "kinetics-free")
+    assert f"{s_free[0]:.0%}" == "8%" and f"{s_free[-1]:.0%}" == "45%"  # "Experiment 3: 8 % to 45 %"
+    assert values(runs, "conserved_angle")[-1] < 3e-4  # "within 3e-4 rad"
+    assert 3e-3 < values(free, "conserved_angle", "kinetics-free")[-1] < 5e-3  # "up to 4e-3"
+    assert values(runs, "equilibrium_error")[-1] < 1.2e-3  # "within 1.2e-3"
+    assert values(free, "equilibrium_error", "kinetics-free")[-1] == float("inf")  # "some run away"
