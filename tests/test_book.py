@@ -11,7 +11,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-CHAPTERS = ["intro", "gradient_dynamics", "icnn", "overdamped", "kinetics", "diffusion", "structure", "own_system", "summary"]
+CHAPTERS = ["intro", "gradient_dynamics", "icnn", "overdamped", "kinetics", "kinetics_priors", "diffusion", "structure", "own_system", "summary"]
 
 
 def toc_files():
