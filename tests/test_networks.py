@@ -404,3 +404,15 @@ def test_the_true_mobility_in_the_model_reproduces_mass_action():
     model = g.GradientDynamicsModel(4, entropy=system.entropy, dissipation=net)
     c = torch.rand(50, 4) + 0.001
     assert torch.allclose(model(c), system.velocity(c), atol=1e-13, rtol=1e-11)
+
+
+def test_mobility_error_is_zero_for_the_true_mobility_and_refuses_a_model_without_one():
+    system = g.MassActionKinetics.thesis_example()
+    model = g.GradientDynamicsModel(4, hidden=(4,), entropy=system.entropy, dissipation_projection=system.nu,
+                                    dissipation_mobility=True, dissipation_log_state=True)
+    c = torch.rand(40, 4) + 0.01
+    assert g.metrics.mobility_error(model, system, c) > 0.01  # random weights: far off
+    model.dissipation_net.mobility = system.mobility
+    assert g.metrics.mobility_error(model, system, c) == 0.0
+    with pytest.raises(TypeError, match="learned mobility"):
+        g.metrics.mobility_error(g.GradientDynamicsModel(4, hidden=(4,), dissipation_rank=2), system, c)
