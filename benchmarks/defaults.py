@@ -11,6 +11,7 @@ test velocity MSE as the chapters do, and sets it next to the tuned settings of
 
 Time every run alone: a second torch job on a 2-core machine slows both 5-20x.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,15 @@ HERE = Path(__file__).resolve().parent
 RAW = HERE / "defaults.jsonl"
 REPORT = HERE / "defaults.md"
 STUDY = HERE / "robustness.jsonl"
-SYSTEMS = ["overdamped-1d", "overdamped-2d", "kinetics-prescribed-S", "kinetics-prescribed-Xi", "kinetics-free",
-           "diffusion", "heat-exchange"]
+SYSTEMS = [
+    "overdamped-1d",
+    "overdamped-2d",
+    "kinetics-prescribed-S",
+    "kinetics-prescribed-Xi",
+    "kinetics-free",
+    "diffusion",
+    "heat-exchange",
+]
 SEEDS = (0, 1)
 #: The time a newcomer's default fit must stay within on 2 CPU cores (issue: "within 2 minutes").
 TIME_LIMIT_S = 120.0
@@ -64,8 +72,10 @@ def data_of(name: str):
     else:
         system, data, tests = ex.diffusion_data()
         test = tests["polynomial"]
-    prescribed = {"kinetics-prescribed-S": dict(entropy=system.entropy),
-                  "kinetics-prescribed-Xi": dict(dissipation=system.dissipation)}
+    prescribed = {
+        "kinetics-prescribed-S": dict(entropy=system.entropy),
+        "kinetics-prescribed-Xi": dict(dissipation=system.dissipation),
+    }
     return prescribed.get(name, {}), data, test
 
 
@@ -78,8 +88,9 @@ def run_one(name: str, seed: int) -> dict:
     history = g.fit(model, data, seed=seed, progress=False)
     seconds = time.perf_counter() - t0
     mse = g.velocity_mse(model, test if test is not None else data)
-    return dict(fit_s=round(seconds, 1), test_mse=mse, stop_reason=history.stop_reason,
-                train_points=history.train_points)
+    return dict(
+        fit_s=round(seconds, 1), test_mse=mse, stop_reason=history.stop_reason, train_points=history.train_points
+    )
 
 
 def key(record: dict) -> tuple:
@@ -97,20 +108,34 @@ def run(threads: int) -> None:
         for seed in SEEDS:
             if (name, seed, threads) in done:
                 continue
-            record = dict(name=name, seed=seed, threads=threads, machine=platform.machine(), torch=torch.__version__,
-                          **run_one(name, seed))
+            record = dict(
+                name=name,
+                seed=seed,
+                threads=threads,
+                machine=platform.machine(),
+                torch=torch.__version__,
+                **run_one(name, seed),
+            )
             with RAW.open("a") as f:
                 f.write(json.dumps(record) + "\n")
-            print(f"{name:24} seed {seed}: {record['fit_s']:6.1f} s  test MSE {record['test_mse']:.2e}  "
-                  f"({record['stop_reason']})", flush=True)
+            print(
+                f"{name:24} seed {seed}: {record['fit_s']:6.1f} s  test MSE {record['test_mse']:.2e}  "
+                f"({record['stop_reason']})",
+                flush=True,
+            )
 
 
 def tuned() -> dict[str, tuple[float, float]]:
     """name -> (test MSE, wall seconds of the whole study run) of the tuned settings, seed 0, 2 threads."""
     out = {}
     for r in load(STUDY):
-        if (r["kind"] == "thesis" and r["seed"] == 0 and r["threads"] == 2 and r["dtype"] == "float64"
-                and r["name"] in SYSTEMS):
+        if (
+            r["kind"] == "thesis"
+            and r["seed"] == 0
+            and r["threads"] == 2
+            and r["dtype"] == "float64"
+            and r["name"] in SYSTEMS
+        ):
             mse = r["values"]["diffusion.polynomial" if r["name"] == "diffusion" else f"{r['name']}.test_mse"]
             out[r["name"]] = (mse, r["wall_s"])
     return out
@@ -142,7 +167,9 @@ def report() -> str:
         ref = reference.get(name)
         ref_mse = f"{ref[0]:.2e}" if ref else "(no tuned setting)"
         ratio = f"{worst / ref[0]:.1f}" if ref else ""
-        lines.append(f"| {name} | {max(r['fit_s'] for r in rows):.0f} s | {worst:.2e} | {stops} | {ref_mse} | {ratio} |")
+        lines.append(
+            f"| {name} | {max(r['fit_s'] for r in rows):.0f} s | {worst:.2e} | {stops} | {ref_mse} | {ratio} |"
+        )
     lines += ["", CHOICE]
     slowest = max((r["fit_s"] for r in records), default=float("nan"))
     lines += ["", f"Slowest default fit: {slowest:.0f} s (limit {TIME_LIMIT_S:.0f} s)."]

@@ -9,6 +9,7 @@ GGD, local GGD, local CNN) on the same diffusion data with one seed (initial wei
 subsample) at one torch thread count, and records ``comparison.field_comparison``'s measures.
 Runs already in ``fields.jsonl`` are skipped, so an interrupted study resumes where it stopped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,14 @@ def run(args) -> None:
         torch.set_num_threads(threads)
         t0 = time.perf_counter()
         result = cmp.field_comparison(seed=seed)
-        record = dict(seed=seed, threads=threads, wall_s=round(time.perf_counter() - t0, 1),
-                      machine=platform.machine(), torch=torch.__version__, models=result.record())
+        record = dict(
+            seed=seed,
+            threads=threads,
+            wall_s=round(time.perf_counter() - t0, 1),
+            machine=platform.machine(),
+            torch=torch.__version__,
+            models=result.record(),
+        )
         with RAW.open("a") as f:
             f.write(json.dumps(record) + "\n")
         print(f"seed {seed} threads {threads}: {record['wall_s']:.0f} s", flush=True)
@@ -101,19 +108,26 @@ def report() -> str:
     threads = sorted({r["threads"] for r in records})
     minutes = sum(r["wall_s"] for r in records) / 60
     priors = "\n".join(f"* **{m}**: {p}." for m, p in cmp.FIELD_MODELS.items())
-    return "\n".join([
-        f"Written by `python benchmarks/fields.py report` from {len(records)} runs in `fields.jsonl` "
-        f"(`python benchmarks/fields.py run`: seeds {', '.join(map(str, seeds))} at torch thread counts "
-        f"{' and '.join(map(str, threads))}, float64, on {records[0]['machine']}, torch {records[0]['torch']}; "
-        f"the runs' wall times add up to {minutes:.0f} min). Each cell: median over the runs, the worst run in "
-        "brackets (for the share of rollouts at the true state the smallest, otherwise the largest). "
-        "Test MSEs against the central-difference targets of the unseen families; the error against the "
-        "exact velocity over the test states of all three families; rollouts from 8 initial states of each "
-        "unseen family and of the held-out Fourier data, at 1, 5 and 20 times the data's horizon "
-        "(RK4 at the data's step); the second law judged at the test states and along each model's own rollouts. "
-        "Training times are medians over all runs, the one-thread runs made two or three at a time on two cores "
-        "(`benchmarks/thesis.py` times training alone).",
-        "", priors, "", *table(records), ""])
+    return "\n".join(
+        [
+            f"Written by `python benchmarks/fields.py report` from {len(records)} runs in `fields.jsonl` "
+            f"(`python benchmarks/fields.py run`: seeds {', '.join(map(str, seeds))} at torch thread counts "
+            f"{' and '.join(map(str, threads))}, float64, on {records[0]['machine']}, torch {records[0]['torch']}; "
+            f"the runs' wall times add up to {minutes:.0f} min). Each cell: median over the runs, the worst run in "
+            "brackets (for the share of rollouts at the true state the smallest, otherwise the largest). "
+            "Test MSEs against the central-difference targets of the unseen families; the error against the "
+            "exact velocity over the test states of all three families; rollouts from 8 initial states of each "
+            "unseen family and of the held-out Fourier data, at 1, 5 and 20 times the data's horizon "
+            "(RK4 at the data's step); the second law judged at the test states and along each model's own rollouts. "
+            "Training times are medians over all runs, the one-thread runs made two or three at a time on two cores "
+            "(`benchmarks/thesis.py` times training alone).",
+            "",
+            priors,
+            "",
+            *table(records),
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ relaxations converged. One seed, two threads, each run alone: a
 screening, not a study; a variant that looks good needs the robustness study before a chapter
 uses it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,17 +36,41 @@ HERE = Path(__file__).resolve().parent
 RAW = HERE / "kinetics_variants.jsonl"
 REPORT = HERE / "kinetics_variants.md"
 VARIANTS = {
-    "kinetics-free": ["base", "lbfgs_steps=2400", "max_points=8000", "hidden=64x64", "quadratic=1", "coercive=0.01",
-                      "nu", "mixing", "mixing+lbfgs_steps=2400", "channels=1", "mixing+mobility"],
-    "kinetics-prescribed-Xi": ["base", "lbfgs_steps=6000", "max_points=8000", "quadratic=1", "coercive=0.01",
-                               "mixing", "mixing+lbfgs_steps=1000"],
+    "kinetics-free": [
+        "base",
+        "lbfgs_steps=2400",
+        "max_points=8000",
+        "hidden=64x64",
+        "quadratic=1",
+        "coercive=0.01",
+        "nu",
+        "mixing",
+        "mixing+lbfgs_steps=2400",
+        "channels=1",
+        "mixing+mobility",
+    ],
+    "kinetics-prescribed-Xi": [
+        "base",
+        "lbfgs_steps=6000",
+        "max_points=8000",
+        "quadratic=1",
+        "coercive=0.01",
+        "mixing",
+        "mixing+lbfgs_steps=1000",
+    ],
     "kinetics-prescribed-S": ["base", "channels=0", "channels=0+rank=2", "channels=0+lbfgs_steps=2400", "mobility"],
 }
 #: Variants also run over seeds and thread counts: the larger budgets and the mixing prior against the
 #: thesis / 10, and the both-learned model with the subsample (or the initial weights) of seed 0 fixed.
-STUDIED = ["kinetics-free:lbfgs_steps=2400", "kinetics-prescribed-S:channels=0+lbfgs_steps=2400",
-           "kinetics-prescribed-Xi:lbfgs_steps=6000", "kinetics-free:mixing",
-           "kinetics-free:subsample=0", "kinetics-free:init=0", "kinetics-free:mixing+mobility"]
+STUDIED = [
+    "kinetics-free:lbfgs_steps=2400",
+    "kinetics-prescribed-S:channels=0+lbfgs_steps=2400",
+    "kinetics-prescribed-Xi:lbfgs_steps=6000",
+    "kinetics-free:mixing",
+    "kinetics-free:subsample=0",
+    "kinetics-free:init=0",
+    "kinetics-free:mixing+mobility",
+]
 
 
 def overrides(variant: str, system) -> tuple[dict, dict]:
@@ -92,10 +117,18 @@ def run_one(name: str, variant: str, seed: int) -> dict:
     history = g.fit(model, data, **{**ex.SETTINGS[name].fit, "seed": seed, "progress": False, **fit_over})
     wall = time.perf_counter() - t0
     report = eq.compare_equilibria(model, system, data.test.states[:, 0])
-    return dict(name=name, variant=variant, seed=seed, threads=torch.get_num_threads(),
-                test_mse=float(g.velocity_mse(model, data)), wall=round(wall, 1),
-                equilibrium_error=float(report.error.max()), converged=int(report.model_converged.sum()),
-                states=len(report.error), stop=history.stop_reason)
+    return dict(
+        name=name,
+        variant=variant,
+        seed=seed,
+        threads=torch.get_num_threads(),
+        test_mse=float(g.velocity_mse(model, data)),
+        wall=round(wall, 1),
+        equilibrium_error=float(report.error.max()),
+        converged=int(report.model_converged.sum()),
+        states=len(report.error),
+        stop=history.stop_reason,
+    )
 
 
 def load() -> list[dict]:
@@ -105,26 +138,40 @@ def load() -> list[dict]:
 def report() -> str:
     rows = load()
     screening = [r for r in rows if "study" not in r]
-    lines = ["# Kinetics: one knob at a time", "",
-             "`python benchmarks/kinetics_variants.py run` then `report`; seed 0, 2 threads, each run alone. "
-             "A screening (one seed), not a study.", "",
-             "<!-- variants-start -->",
-             "| experiment | variant | test MSE | vs base | fit time | equilibrium error (worst) | relaxed |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Kinetics: one knob at a time",
+        "",
+        "`python benchmarks/kinetics_variants.py run` then `report`; seed 0, 2 threads, each run alone. "
+        "A screening (one seed), not a study.",
+        "",
+        "<!-- variants-start -->",
+        "| experiment | variant | test MSE | vs base | fit time | equilibrium error (worst) | relaxed |",
+        "|---|---|---|---|---|---|---|",
+    ]
     base = {r["name"]: r["test_mse"] for r in screening if r["variant"] == "base"}
     order = [(name, v) for name, variants in VARIANTS.items() for v in variants]
-    screening.sort(key=lambda r: order.index((r["name"], r["variant"])) if (r["name"], r["variant"]) in order else len(order))
+    screening.sort(
+        key=lambda r: order.index((r["name"], r["variant"])) if (r["name"], r["variant"]) in order else len(order)
+    )
     for r in screening:
         ratio = r["test_mse"] / base[r["name"]] if r["name"] in base else None
         ratio = "" if ratio is None else f"{ratio:.2f}" if ratio >= 0.05 else f"{ratio:.3f}"
-        lines.append(f"| {r['name']} | {r['variant']} | {r['test_mse']:.2e} | {ratio} | {r['wall']:.0f} s | "
-                     f"{r['equilibrium_error']:.1e} | {r['converged']}/{r['states']} |")
-    lines += ["<!-- variants-end -->", "",
-              "## Over seeds and thread counts: the larger budgets, the mixing prior, what varies between runs", "",
-              "`--only EXPERIMENT:VARIANT --seeds ... --threads ...`; the 1-thread runs two at a time.", "",
-              "<!-- seeds-start -->",
-              "| experiment | variant | runs | test MSE best | median | worst | thesis / 10 | runs at or below it | "
-              "fit time (median) | equilibrium error (worst) |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['name']} | {r['variant']} | {r['test_mse']:.2e} | {ratio} | {r['wall']:.0f} s | "
+            f"{r['equilibrium_error']:.1e} | {r['converged']}/{r['states']} |"
+        )
+    lines += [
+        "<!-- variants-end -->",
+        "",
+        "## Over seeds and thread counts: the larger budgets, the mixing prior, what varies between runs",
+        "",
+        "`--only EXPERIMENT:VARIANT --seeds ... --threads ...`; the 1-thread runs two at a time.",
+        "",
+        "<!-- seeds-start -->",
+        "| experiment | variant | runs | test MSE best | median | worst | thesis / 10 | runs at or below it | "
+        "fit time (median) | equilibrium error (worst) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for item in STUDIED:
         name, variant = item.split(":")
         runs = [r for r in rows if r["name"] == name and r["variant"] == variant and "study" in r]
@@ -132,10 +179,12 @@ def report() -> str:
             continue
         mse = sorted(r["test_mse"] for r in runs)
         target = ex.THESIS_MSE[name] / 10
-        lines.append(f"| {name} | {variant} | {len(runs)} | {mse[0]:.2e} | {statistics.median(mse):.2e} | {mse[-1]:.2e} | "
-                     f"{target:.2e} | {sum(m <= target for m in mse)} of {len(runs)} | "
-                     f"{statistics.median(r['wall'] for r in runs):.0f} s | "
-                     f"{max(r['equilibrium_error'] for r in runs):.1e} |")
+        lines.append(
+            f"| {name} | {variant} | {len(runs)} | {mse[0]:.2e} | {statistics.median(mse):.2e} | {mse[-1]:.2e} | "
+            f"{target:.2e} | {sum(m <= target for m in mse)} of {len(runs)} | "
+            f"{statistics.median(r['wall'] for r in runs):.0f} s | "
+            f"{max(r['equilibrium_error'] for r in runs):.1e} |"
+        )
     return "\n".join(lines + ["<!-- seeds-end -->"]) + "\n"
 
 

@@ -13,6 +13,7 @@ Runs already in ``robustness.jsonl`` are skipped, so an interrupted study resume
 stopped. Seeds change the initial weights and the training subsample, never the data; the
 thread count changes the floating-point path; float32 is what a GPU user asks for speed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,19 @@ from ggd_tutorial import levels
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "robustness.jsonl"
 REPORT = HERE / "robustness.md"
-THESIS = ["overdamped-1d", "overdamped-2d", "kinetics-prescribed-S", "kinetics-prescribed-S-mobility",
-          "kinetics-prescribed-Xi", "kinetics-prescribed-Xi-mixing",
-          "kinetics-free", "kinetics-free-priors",
-          "diffusion", "diffusion-local", "porous-local"]
+THESIS = [
+    "overdamped-1d",
+    "overdamped-2d",
+    "kinetics-prescribed-S",
+    "kinetics-prescribed-S-mobility",
+    "kinetics-prescribed-Xi",
+    "kinetics-prescribed-Xi-mixing",
+    "kinetics-free",
+    "kinetics-free-priors",
+    "diffusion",
+    "diffusion-local",
+    "porous-local",
+]
 #: (kind, name) -> seeds; every float64 run at each thread count, float32 at seed 0 only.
 PLAN = {("thesis", n): (0, 1, 2, 3, 4) for n in THESIS}
 PLAN[("thesis", "diffusion")] = (0, 1, 2)  # the slowest experiment: three seeds
@@ -48,8 +58,14 @@ PLAN[("noise", "overdamped-2d")] = (0, 1, 2)
 PLAN[("own", "heat-exchange")] = (0, 1, 2)
 PLAN[("control", "damped-oscillator")] = (0, 1, 2)
 PLAN[("cycle", "reaction-cycle")] = (0, 1, 2)
-LABEL = {"thesis": "{}", "structure": "structure comparison", "noise": "noise sweep ({})",
-         "own": "{} (fit's defaults)", "control": "negative control ({})", "cycle": "{}, balanced and driven"}
+LABEL = {
+    "thesis": "{}",
+    "structure": "structure comparison",
+    "noise": "noise sweep ({})",
+    "own": "{} (fit's defaults)",
+    "control": "negative control ({})",
+    "cycle": "{}, balanced and driven",
+}
 
 
 def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
@@ -71,8 +87,11 @@ def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
         with ex.float64_default():  # as the chapter: initial weights drawn in float64
             model = g.GradientDynamicsModel(data.dim)
         history = g.fit(model, data, seed=seed, progress=False, dtype=dtype)
-        return {"values": levels.measure_heat_exchange(model, data), "claims": {},
-                "fit": {"stop_reason": history.stop_reason, "restarts": history.restarts_after_nonfinite}}
+        return {
+            "values": levels.measure_heat_exchange(model, data),
+            "claims": {},
+            "fit": {"stop_reason": history.stop_reason, "restarts": history.restarts_after_nonfinite},
+        }
     if kind == "cycle":  # the kinetics chapter: one GGD model on a balanced and on a driven cycle
         runs = [ex.cycle_experiment(a, seed=seed) for a in ex.CYCLE_AFFINITIES]
         return {"values": levels.measure_cycle(*runs), "claims": {}}
@@ -81,12 +100,22 @@ def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
     if kind == "structure":
         results = {s: cmp.compare_on(s, seed=seed) for s in cmp.STUDY}
         values = {f"structure.{s}.test_mse": r.test_mse["GGD"] for s, r in results.items()}
-        values.update({f"structure.{s}.{m}.rollout_20x": r.horizons[m].mse[-1]
-                       for s, r in results.items() for m in r.horizons})
-        values.update({f"structure.{s}.{m}.final_distance": r.horizons[m].final_distance
-                       for s, r in results.items() for m in r.horizons})
-        values.update({f"structure.kinetics.{m}.conservation_drift": cmp.conservation_drift(h, results["kinetics"].system)
-                       for m, h in results["kinetics"].horizons.items()})
+        values.update(
+            {f"structure.{s}.{m}.rollout_20x": r.horizons[m].mse[-1] for s, r in results.items() for m in r.horizons}
+        )
+        values.update(
+            {
+                f"structure.{s}.{m}.final_distance": r.horizons[m].final_distance
+                for s, r in results.items()
+                for m in r.horizons
+            }
+        )
+        values.update(
+            {
+                f"structure.kinetics.{m}.conservation_drift": cmp.conservation_drift(h, results["kinetics"].system)
+                for m, h in results["kinetics"].horizons.items()
+            }
+        )
         return {"values": values, "claims": cmp.claims_held(results=results)}
     rows = cmp.noise_sweep(name, levels=(0.0, 1e-3, 1e-2), estimators=("central", "savgol"), seed=seed)
     return {"values": {}, "claims": cmp.claims_held(noise_rows=rows)}
@@ -105,8 +134,14 @@ def plan(threads: list[int], float32: bool) -> list[tuple]:
 
 def run(args) -> None:
     done = {key(r) for r in load()}
-    todo = [p for p in plan(args.threads, not args.no_float32) if p not in done and (not args.only or p[0] in args.only)
-            and (not args.names or p[1] in args.names) and (args.seeds is None or p[2] in args.seeds)]
+    todo = [
+        p
+        for p in plan(args.threads, not args.no_float32)
+        if p not in done
+        and (not args.only or p[0] in args.only)
+        and (not args.names or p[1] in args.names)
+        and (args.seeds is None or p[2] in args.seeds)
+    ]
     print(f"{len(todo)} runs to do ({len(done)} already in {RAW.name})", flush=True)
     for kind, name, seed, threads, dtype in todo:
         if (kind, name, seed, threads, dtype) in {key(r) for r in load()}:
@@ -114,8 +149,17 @@ def run(args) -> None:
         torch.set_num_threads(threads)
         t0 = time.perf_counter()
         out = run_one(kind, name, seed, getattr(torch, dtype))
-        record = dict(kind=kind, name=name, seed=seed, threads=threads, dtype=dtype,
-                      wall_s=round(time.perf_counter() - t0, 1), machine=platform.machine(), torch=torch.__version__, **out)
+        record = dict(
+            kind=kind,
+            name=name,
+            seed=seed,
+            threads=threads,
+            dtype=dtype,
+            wall_s=round(time.perf_counter() - t0, 1),
+            machine=platform.machine(),
+            torch=torch.__version__,
+            **out,
+        )
         with RAW.open("a") as f:
             f.write(json.dumps(record) + "\n")
         print(f"{kind:9} {name:24} seed {seed} threads {threads} {dtype}: {record['wall_s']:6.1f} s", flush=True)
@@ -172,32 +216,68 @@ def report() -> str:
             asserted, ok = "not asserted", ""
         else:
             worst = max(v) if level.sense == "<=" else min(v)
-            ok = "yes" if (level.bound >= levels.MARGIN * worst if level.sense == "<=" else
-                           level.bound <= worst / levels.MARGIN) else "**no**"
+            ok = (
+                "yes"
+                if (
+                    level.bound >= levels.MARGIN * worst
+                    if level.sense == "<="
+                    else level.bound <= worst / levels.MARGIN
+                )
+                else "**no**"
+            )
             asserted = f"{level.sense} {_fmt(level.bound)}"
-        lines.append(f"| `{k}` | {len(v)} | {_fmt(min(v))} | {_fmt(statistics.median(v))} | {_fmt(max(v))} | "
-                     f"{asserted} | {ok} |")
-    lines += ["", "## Thesis levels", "", "<!-- headline-start -->",
-              "| experiment | thesis | median | worst | runs at or below the thesis level | at or below a tenth of it |",
-              "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| `{k}` | {len(v)} | {_fmt(min(v))} | {_fmt(statistics.median(v))} | {_fmt(max(v))} | {asserted} | {ok} |"
+        )
+    lines += [
+        "",
+        "## Thesis levels",
+        "",
+        "<!-- headline-start -->",
+        "| experiment | thesis | median | worst | runs at or below the thesis level | at or below a tenth of it |",
+        "|---|---|---|---|---|---|",
+    ]
     for exp, thesis in ex.THESIS_MSE.items():
         k = "diffusion.polynomial" if exp == "diffusion-polynomial" else f"{exp}.test_mse"
         v = values.get(k, [])
         if v:
-            lines.append(f"| {exp} | {thesis:.3e} | {statistics.median(v):.2e} | {max(v):.2e} | "
-                         f"{sum(x <= thesis for x in v)} of {len(v)} | {sum(x <= thesis / 10 for x in v)} of {len(v)} |")
-    lines += ["<!-- headline-end -->", "", "## Claims of the chapter *Why structure matters*", "",
-              "<!-- claims-start -->", "| claim | held in | asserted |", "|---|---|---|"]
+            lines.append(
+                f"| {exp} | {thesis:.3e} | {statistics.median(v):.2e} | {max(v):.2e} | "
+                f"{sum(x <= thesis for x in v)} of {len(v)} | {sum(x <= thesis / 10 for x in v)} of {len(v)} |"
+            )
+    lines += [
+        "<!-- headline-end -->",
+        "",
+        "## Claims of the chapter *Why structure matters*",
+        "",
+        "<!-- claims-start -->",
+        "| claim | held in | asserted |",
+        "|---|---|---|",
+    ]
     for k, held in claims.items():
         lines.append(f"| {k} | {sum(held)} of {len(held)} runs | {'yes' if k in cmp.ASSERTED_CLAIMS else 'no'} |")
-    lines += ["<!-- claims-end -->", "", "## float32 (not asserted: what a GPU user asking for speed gets)", "",
-              "| quantity | float32, seed 0 | float64, same seed and threads |", "|---|---|---|"]
+    lines += [
+        "<!-- claims-end -->",
+        "",
+        "## float32 (not asserted: what a GPU user asking for speed gets)",
+        "",
+        "| quantity | float32, seed 0 | float64, same seed and threads |",
+        "|---|---|---|",
+    ]
     f32 = {(r["kind"], r["name"], r["seed"], r["threads"]): r for r in records if r["dtype"] == "float32"}
     for (kind, name, seed, threads), r in f32.items():  # the float64 run of the same kind (not a noise sweep's)
-        ref = next((x for x in f64 if (x["kind"], x["name"], x["seed"], x["threads"]) == (kind, name, seed, threads)), None)
+        ref = next(
+            (x for x in f64 if (x["kind"], x["name"], x["seed"], x["threads"]) == (kind, name, seed, threads)), None
+        )
         for k, v in r["values"].items():
             lines.append(f"| `{k}` | {_fmt(v)} | {_fmt(ref['values'][k]) if ref else '-'} |")
-    lines += ["", "## Wall time per run (seconds, median over runs)", "", "| run | threads | median s |", "|---|---|---|"]
+    lines += [
+        "",
+        "## Wall time per run (seconds, median over runs)",
+        "",
+        "| run | threads | median s |",
+        "|---|---|---|",
+    ]
     times: dict[tuple, list[float]] = {}
     for r in f64:
         times.setdefault((r["kind"], r["name"], r["threads"]), []).append(r["wall_s"])

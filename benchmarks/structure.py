@@ -8,6 +8,7 @@ Test MSE is measured against the exact vector field at clean held-out states; th
 (relative to the RMS of the data) is added to the training trajectories only. Budgets are
 those of ``ggd_tutorial.comparison.STUDY``, the same for both models.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,11 +59,15 @@ def committed_rows(path: Path, keep: set[str]) -> tuple[list[dict], list[dict], 
         if not line.startswith("|") or cells[0] not in keep:
             continue
         if len(cells) == 5:
-            noise += [dict(system=cells[0], noise=float(cells[1]), estimator=cells[2], model=m, mse=float(v))
-                      for m, v in zip(("GGD", "MLP"), cells[3:])]
+            noise += [
+                dict(system=cells[0], noise=float(cells[1]), estimator=cells[2], model=m, mse=float(v))
+                for m, v in zip(("GGD", "MLP"), cells[3:])
+            ]
         elif len(cells) == 4:
-            sizes += [dict(system=cells[0], trajectories=int(cells[1]), model=m, mse=float(v))
-                      for m, v in zip(("GGD", "MLP"), cells[2:])]
+            sizes += [
+                dict(system=cells[0], trajectories=int(cells[1]), model=m, mse=float(v))
+                for m, v in zip(("GGD", "MLP"), cells[2:])
+            ]
     return noise, sizes, lines[0] if lines else ""
 
 
@@ -84,15 +89,25 @@ def main(argv: list[str] | None = None) -> int:
         sizes += cmp.data_sweep(name, SIZES)
         wall = time.perf_counter() - t0
         provenance = f" Rows of {', '.join(kept)} kept from the committed table: {earlier}" if kept and earlier else ""
-        text = "\n".join([
-            f"Measured with `python benchmarks/structure.py {' '.join(args.systems) + ' ' if kept else ''}--write` "
-            f"on {platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}, in "
-            f"{wall / 60:.0f} min" + ("" if done == len(args.systems) else f" (systems so far: {', '.join(args.systems[:done])})")
-            + ". Test velocity MSE against the exact vector field on clean held-out trajectories." + provenance,
-            "", "**Noise robustness** (relative Gaussian noise on the training trajectories):", "",
-            *noise_table(noise), "", "**Data efficiency** (clean data, first *n* training trajectories):", "",
-            *data_table(sizes), "",
-        ])
+        text = "\n".join(
+            [
+                f"Measured with `python benchmarks/structure.py {' '.join(args.systems) + ' ' if kept else ''}--write` "
+                f"on {platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}, in "
+                f"{wall / 60:.0f} min"
+                + ("" if done == len(args.systems) else f" (systems so far: {', '.join(args.systems[:done])})")
+                + ". Test velocity MSE against the exact vector field on clean held-out trajectories."
+                + provenance,
+                "",
+                "**Noise robustness** (relative Gaussian noise on the training trajectories):",
+                "",
+                *noise_table(noise),
+                "",
+                "**Data efficiency** (clean data, first *n* training trajectories):",
+                "",
+                *data_table(sizes),
+                "",
+            ]
+        )
         print(text, flush=True)
         if args.write:  # after every system, so that an interrupted run keeps what it measured
             table.write_text(text)

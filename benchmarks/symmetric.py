@@ -8,6 +8,7 @@ the study's runs without it (same seeds, data and budget).
 
     python benchmarks/symmetric.py      # writes benchmarks/symmetric.md (about 6 minutes on 2 cores)
 """
+
 from __future__ import annotations
 
 import json
@@ -45,10 +46,15 @@ def symmetric_run(name: str, seed: int) -> float:
 def main() -> int:
     torch.set_num_threads(2)
     reference = study_runs()
-    lines = ["# Symmetric dissipation potential", "",
-             "Written by `python benchmarks/symmetric.py` (2 threads). Test velocity MSE with "
-             "`dissipation_symmetric=True` and without (the robustness study's runs: same seeds, data, budget).", "",
-             "| experiment | seed | symmetric Xi | plain Xi | ratio |", "|---|---|---|---|---|"]
+    lines = [
+        "# Symmetric dissipation potential",
+        "",
+        "Written by `python benchmarks/symmetric.py` (2 threads). Test velocity MSE with "
+        "`dissipation_symmetric=True` and without (the robustness study's runs: same seeds, data, budget).",
+        "",
+        "| experiment | seed | symmetric Xi | plain Xi | ratio |",
+        "|---|---|---|---|---|",
+    ]
     ratios = {}
     for name in EXPERIMENTS:
         for seed in SEEDS:
@@ -56,8 +62,9 @@ def main() -> int:
             ratios.setdefault(name, []).append(sym / plain)
             lines.append(f"| {name} | {seed} | {sym:.2e} | {plain:.2e} | {sym / plain:.2f} |")
             print(lines[-1], flush=True)
-    lines += [""] + [f"Median ratio, {name}: {statistics.median(r):.2f} over {len(r)} seeds."
-                     for name, r in ratios.items()]
+    lines += [""] + [
+        f"Median ratio, {name}: {statistics.median(r):.2f} over {len(r)} seeds." for name, r in ratios.items()
+    ]
     (HERE / "symmetric.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

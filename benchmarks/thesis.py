@@ -7,6 +7,7 @@
 Columns: experiment, device, wall time (data + training + evaluation), test
 velocity MSE, the thesis MSE and their ratio (below 1 beats the thesis).
 """
+
 from __future__ import annotations
 
 import argparse

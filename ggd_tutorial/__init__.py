@@ -1,4 +1,5 @@
 """Learn thermodynamically consistent (generalized gradient) dynamics from data."""
+
 from . import equilibria, exercises
 from .data import (
     TrajectoryData,
@@ -11,6 +12,7 @@ from .data import (
     uniform_box,
 )
 from .equilibria import compare_equilibria, principal_angles
+from .fields import LocalConvolution, LocalFieldModel
 from .gauge import GaugeFit, fix_gauge
 from .integrators import euler_step, rk4_step, rollout
 from .loading import read_trajectories_csv, trajectories_from_arrays, write_trajectories_csv
@@ -31,7 +33,6 @@ from .networks import (
     count_parameters,
     positive_weight,
 )
-from .fields import LocalConvolution, LocalFieldModel
 from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle, PorousMediumDiffusion, ReactionCycle
 from .training import FitHistory, default_device, fit
 

@@ -10,6 +10,7 @@ The measures here compare any vector fields (a :class:`GradientDynamicsModel`, a
 * :func:`second_law_violations` -- share of states where the *true* entropy decreases along
   the vector field, :math:`\partial_x S_\text{true}\cdot f(x) < 0`.
 """
+
 from __future__ import annotations
 
 import math
@@ -101,8 +102,13 @@ class HorizonErrors:
 
 
 def horizon_errors(
-    f: VectorField, system: VectorField, x0: Tensor, horizon: float, multiples: Sequence[int] = (1, 5, 20),
-    dt: float = 0.05, tolerance: float = 1e-2,
+    f: VectorField,
+    system: VectorField,
+    x0: Tensor,
+    horizon: float,
+    multiples: Sequence[int] = (1, 5, 20),
+    dt: float = 0.05,
+    tolerance: float = 1e-2,
 ) -> HorizonErrors:
     """Integrate ``f`` and ``system`` (RK4, step ``dt``) from ``x0`` to ``max(multiples) * horizon``
     and compare the states at each multiple of ``horizon`` (``tolerance`` relative to the RMS of
@@ -112,15 +118,15 @@ def horizon_errors(
     steps = per_horizon * max(multiples) + 1
     true = rollout(system, x0, dt, steps)
     pred = rollout(f, x0, dt, steps)  # integrated on f's device and dtype, returned on x0's
-    mse = tuple(_finite_or_inf(((pred[:, m * per_horizon] - true[:, m * per_horizon]) ** 2).mean())
-                for m in multiples)
+    mse = tuple(_finite_or_inf(((pred[:, m * per_horizon] - true[:, m * per_horizon]) ** 2).mean()) for m in multiples)
     tol = tolerance * float(true.pow(2).mean().sqrt())
     final_rms = ((pred[:, -1] - true[:, -1]) ** 2).mean(-1).sqrt()
     final_rms = torch.nan_to_num(final_rms, nan=math.inf)
     speed = evaluate(f, torch.nan_to_num(pred[:, -1], nan=0.0, posinf=0.0, neginf=0.0)).pow(2).mean(-1).sqrt()
     settled = torch.isfinite(pred[:, -1]).all(-1) & (speed * horizon < tol)
-    return HorizonErrors(multiples, mse, float((final_rms < tol).double().mean()),
-                         float(settled.double().mean()), tol, pred, true)
+    return HorizonErrors(
+        multiples, mse, float((final_rms < tol).double().mean()), float(settled.double().mean()), tol, pred, true
+    )
 
 
 def conservation_drift(h: HorizonErrors, system) -> float:
@@ -134,6 +140,7 @@ def conservation_drift(h: HorizonErrors, system) -> float:
 # ---------------------------------------------------------------------------------------------
 # The study of the "Why structure matters" chapter and benchmarks/structure.py: one setting per
 # system, with a training budget small enough for a 2-core CPU and identical for both models.
+
 
 @dataclass(frozen=True)
 class StudySetting:
@@ -150,10 +157,15 @@ class StudySetting:
 
 STUDY: dict[str, StudySetting] = {
     "overdamped-2d": StudySetting(
-        "overdamped-2d", dict(adam_steps=200, lbfgs_steps=300, adam_lr=1e-2, max_points=2000), 0.2, 31),
+        "overdamped-2d", dict(adam_steps=200, lbfgs_steps=300, adam_lr=1e-2, max_points=2000), 0.2, 31
+    ),
     "kinetics": StudySetting(  # both potentials learned, the stoichiometry given: conservation laws exact
-        "kinetics-free", dict(adam_steps=200, lbfgs_steps=400, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
-        0.2, 31, stoichiometry_given=True),
+        "kinetics-free",
+        dict(adam_steps=200, lbfgs_steps=400, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
+        0.2,
+        31,
+        stoichiometry_given=True,
+    ),
     "diffusion": StudySetting("diffusion", dict(adam_steps=0, lbfgs_steps=300, max_points=2000), 0.03, 9),
 }
 
@@ -186,8 +198,17 @@ def study_models(name: str, system, seed: int = 0) -> dict[str, nn.Module]:
     return {"GGD": ggd, "MLP": mlp}
 
 
-def train_and_score(name: str, system, model: nn.Module, train, test, estimator: str = "central",
-                    progress: bool = False, seed: int = 0, **fit_overrides) -> float:
+def train_and_score(
+    name: str,
+    system,
+    model: nn.Module,
+    train,
+    test,
+    estimator: str = "central",
+    progress: bool = False,
+    seed: int = 0,
+    **fit_overrides,
+) -> float:
     """Fit ``model`` on ``train`` (a TrajectorySet) with the study budget (training subsample
     seeded with ``seed``) and return its :func:`true_velocity_mse` on the clean ``test``
     trajectories. ``estimator`` is "central", "savgol" (velocity targets) or "rollout"
@@ -210,9 +231,14 @@ def train_and_score(name: str, system, model: nn.Module, train, test, estimator:
     return true_velocity_mse(model, system, test.trajectories[:, 1:-1])
 
 
-def noise_sweep(name: str, levels: Sequence[float] = (0.0, 1e-4, 1e-3, 1e-2),
-                estimators: Sequence[str] = ("central", "savgol", "rollout"), models: Sequence[str] = ("GGD", "MLP"),
-                progress: bool = False, seed: int = 0) -> list[dict]:
+def noise_sweep(
+    name: str,
+    levels: Sequence[float] = (0.0, 1e-4, 1e-3, 1e-2),
+    estimators: Sequence[str] = ("central", "savgol", "rollout"),
+    models: Sequence[str] = ("GGD", "MLP"),
+    progress: bool = False,
+    seed: int = 0,
+) -> list[dict]:
     """Test MSE (against the exact vector field) for every noise level, estimator and model.
 
     Noise is added to the training trajectories only; the test trajectories stay clean.
@@ -232,8 +258,9 @@ def noise_sweep(name: str, levels: Sequence[float] = (0.0, 1e-4, 1e-3, 1e-2),
     return rows
 
 
-def data_sweep(name: str, sizes: Sequence[int] = (4, 16, 64), models: Sequence[str] = ("GGD", "MLP"),
-               progress: bool = False) -> list[dict]:
+def data_sweep(
+    name: str, sizes: Sequence[int] = (4, 16, 64), models: Sequence[str] = ("GGD", "MLP"), progress: bool = False
+) -> list[dict]:
     """Test MSE against the number of training trajectories (the first ``n`` of the training
     split; the test split is the same for every size)."""
     from .data import TrajectoryData, TrajectorySet
@@ -272,19 +299,22 @@ class Comparison:
         for m in self.models:
             h = self.horizons[m]
             errs = " | ".join(f"{e:.1e}" for e in h.mse)
-            out.append(f"| {self.name} | {m} | {self.parameters[m]} | {self.test_mse[m]:.1e} | {errs} | "
-                       f"{h.final_distance:.1e} | {h.reached:.0%} | {h.settled:.0%} | {self.violations[m]:.1%} | "
-                       f"{self.violations_away[m]:.1%} |")
+            out.append(
+                f"| {self.name} | {m} | {self.parameters[m]} | {self.test_mse[m]:.1e} | {errs} | "
+                f"{h.final_distance:.1e} | {h.reached:.0%} | {h.settled:.0%} | {self.violations[m]:.1%} | "
+                f"{self.violations_away[m]:.1%} |"
+            )
         return out
 
 
-TABLE_HEADER = ("| system | model | parameters | test MSE | rollout MSE 1x | 5x | 20x | worst distance from the true "
-                "final state, 20x | at the true final state | settled | true dS/dt < 0 | same, away from equilibrium |"
-                "\n|" + "---|" * 12)
+TABLE_HEADER = (
+    "| system | model | parameters | test MSE | rollout MSE 1x | 5x | 20x | worst distance from the true "
+    "final state, 20x | at the true final state | settled | true dS/dt < 0 | same, away from equilibrium |"
+    "\n|" + "---|" * 12
+)
 
 
-def compare_on(name: str, multiples: Sequence[int] = (1, 5, 20), progress: bool = False,
-               seed: int = 0) -> Comparison:
+def compare_on(name: str, multiples: Sequence[int] = (1, 5, 20), progress: bool = False, seed: int = 0) -> Comparison:
     """Train the GGD model of study system ``name`` and its parameter-matched MLP on the same
     clean data with the same budget; measure test MSE, long rollouts and the second law.
     ``seed`` seeds the initial weights and the training subsample (the data never change)."""
@@ -305,7 +335,9 @@ def compare_on(name: str, multiples: Sequence[int] = (1, 5, 20), progress: bool 
         result.horizons[m] = horizon_errors(model, system, x0, horizon, multiples, dt=setting.rollout_dt)
         result.violations[m] = second_law_violations(model, system, test_states)
         result.violations_away[m] = second_law_violations(model, system, test_states, setting.away_from_equilibrium)
-    ggd_states = torch.cat([test_states.reshape(-1, system.dim), result.horizons["GGD"].predicted.reshape(-1, system.dim)])
+    ggd_states = torch.cat(
+        [test_states.reshape(-1, system.dim), result.horizons["GGD"].predicted.reshape(-1, system.dim)]
+    )
     # a diverged explicit rollout leaves the data range (or overflows): judge dS/dt within 100x of it
     reach = 100 * float(test_states.abs().max())
     ggd_states = ggd_states[torch.isfinite(ggd_states).all(-1) & (ggd_states.abs().amax(-1) <= reach)]
@@ -319,41 +351,53 @@ def compare_on(name: str, multiples: Sequence[int] = (1, 5, 20), progress: bool 
 # counts how often each holds over seeds and thread counts; the chapter asserts only those in
 # ASSERTED_CLAIMS, which held in every run (a test checks this against benchmarks/robustness.md).
 
+
 def _h(results: dict, system: str, model: str) -> HorizonErrors:
     return results[system].horizons[model]
 
 
 CLAIMS = {
-    "GGD: no true-entropy decrease away from equilibrium, all systems":
-        lambda r: all(c.violations_away["GGD"] == 0.0 for c in r.values()),
-    "GGD: no true-entropy decrease away from equilibrium, particle and diffusion":
-        lambda r: r["overdamped-2d"].violations_away["GGD"] == 0.0 and r["diffusion"].violations_away["GGD"] == 0.0,
-    "GGD: every particle and kinetics rollout comes to rest":
-        lambda r: _h(r, "overdamped-2d", "GGD").settled == 1.0 and _h(r, "kinetics", "GGD").settled == 1.0,
-    "particle: the MLP's test MSE is at most GGD's":
-        lambda r: r["overdamped-2d"].test_mse["MLP"] <= r["overdamped-2d"].test_mse["GGD"],
-    "kinetics: GGD rollouts stay bounded at 20x (MSE < 1)":
-        lambda r: _h(r, "kinetics", "GGD").mse[-1] < 1,
-    "kinetics: the MLP blows up at 20x (MSE > 1e3)":
-        lambda r: _h(r, "kinetics", "MLP").mse[-1] > 1e3,
-    "kinetics: GGD is closer than the MLP at 20x":
-        lambda r: _h(r, "kinetics", "GGD").mse[-1] < _h(r, "kinetics", "MLP").mse[-1],
-    "kinetics: the MLP is closer than GGD at 5x":
-        lambda r: _h(r, "kinetics", "MLP").mse[1] < _h(r, "kinetics", "GGD").mse[1],
-    "kinetics: GGD ends within 1 % of the true equilibrium in no rollout":
-        lambda r: _h(r, "kinetics", "GGD").reached == 0.0,
-    "kinetics: GGD ends within 1 % of the true equilibrium in every rollout":
-        lambda r: _h(r, "kinetics", "GGD").reached == 1.0,
-    "kinetics: GGD keeps the true conservation laws to 1e-10 along every rollout":
-        lambda r: conservation_drift(_h(r, "kinetics", "GGD"), r["kinetics"].system) < 1e-10,
-    "kinetics: the MLP drifts off the conservation laws by more than 1e-3":
-        lambda r: conservation_drift(_h(r, "kinetics", "MLP"), r["kinetics"].system) > 1e-3,
-    "kinetics: the MLP decreases the true entropy at > 1 % of states away from equilibrium":
-        lambda r: r["kinetics"].violations_away["MLP"] > 0.01,
-    "diffusion: GGD is 10x closer than the MLP at every horizon":
-        lambda r: all(m > 10 * g for g, m in zip(_h(r, "diffusion", "GGD").mse, _h(r, "diffusion", "MLP").mse)),
-    "diffusion: GGD's test MSE is 100x below the MLP's":
-        lambda r: r["diffusion"].test_mse["GGD"] < 1e-2 * r["diffusion"].test_mse["MLP"],
+    "GGD: no true-entropy decrease away from equilibrium, all systems": lambda r: all(
+        c.violations_away["GGD"] == 0.0 for c in r.values()
+    ),
+    "GGD: no true-entropy decrease away from equilibrium, particle and diffusion": lambda r: (
+        r["overdamped-2d"].violations_away["GGD"] == 0.0 and r["diffusion"].violations_away["GGD"] == 0.0
+    ),
+    "GGD: every particle and kinetics rollout comes to rest": lambda r: (
+        _h(r, "overdamped-2d", "GGD").settled == 1.0 and _h(r, "kinetics", "GGD").settled == 1.0
+    ),
+    "particle: the MLP's test MSE is at most GGD's": lambda r: (
+        r["overdamped-2d"].test_mse["MLP"] <= r["overdamped-2d"].test_mse["GGD"]
+    ),
+    "kinetics: GGD rollouts stay bounded at 20x (MSE < 1)": lambda r: _h(r, "kinetics", "GGD").mse[-1] < 1,
+    "kinetics: the MLP blows up at 20x (MSE > 1e3)": lambda r: _h(r, "kinetics", "MLP").mse[-1] > 1e3,
+    "kinetics: GGD is closer than the MLP at 20x": lambda r: (
+        _h(r, "kinetics", "GGD").mse[-1] < _h(r, "kinetics", "MLP").mse[-1]
+    ),
+    "kinetics: the MLP is closer than GGD at 5x": lambda r: (
+        _h(r, "kinetics", "MLP").mse[1] < _h(r, "kinetics", "GGD").mse[1]
+    ),
+    "kinetics: GGD ends within 1 % of the true equilibrium in no rollout": lambda r: (
+        _h(r, "kinetics", "GGD").reached == 0.0
+    ),
+    "kinetics: GGD ends within 1 % of the true equilibrium in every rollout": lambda r: (
+        _h(r, "kinetics", "GGD").reached == 1.0
+    ),
+    "kinetics: GGD keeps the true conservation laws to 1e-10 along every rollout": lambda r: (
+        conservation_drift(_h(r, "kinetics", "GGD"), r["kinetics"].system) < 1e-10
+    ),
+    "kinetics: the MLP drifts off the conservation laws by more than 1e-3": lambda r: (
+        conservation_drift(_h(r, "kinetics", "MLP"), r["kinetics"].system) > 1e-3
+    ),
+    "kinetics: the MLP decreases the true entropy at > 1 % of states away from equilibrium": lambda r: (
+        r["kinetics"].violations_away["MLP"] > 0.01
+    ),
+    "diffusion: GGD is 10x closer than the MLP at every horizon": lambda r: all(
+        m > 10 * g for g, m in zip(_h(r, "diffusion", "GGD").mse, _h(r, "diffusion", "MLP").mse)
+    ),
+    "diffusion: GGD's test MSE is 100x below the MLP's": lambda r: (
+        r["diffusion"].test_mse["GGD"] < 1e-2 * r["diffusion"].test_mse["MLP"]
+    ),
 }
 
 
@@ -362,12 +406,12 @@ def _noise(rows: list[dict]) -> dict:
 
 
 NOISE_CLAIMS = {
-    "particle, 1 % noise: Savitzky-Golay targets 10x better than central differences, both models":
-        lambda rows: all(_noise(rows)[(1e-2, "savgol", m)] < 0.1 * _noise(rows)[(1e-2, "central", m)]
-                         for m in ("GGD", "MLP")),
-    "particle, 1 % noise: central differences 100x worse than clean data, both models":
-        lambda rows: all(_noise(rows)[(1e-2, "central", m)] > 100 * _noise(rows)[(0.0, "central", m)]
-                         for m in ("GGD", "MLP")),
+    "particle, 1 % noise: Savitzky-Golay targets 10x better than central differences, both models": lambda rows: all(
+        _noise(rows)[(1e-2, "savgol", m)] < 0.1 * _noise(rows)[(1e-2, "central", m)] for m in ("GGD", "MLP")
+    ),
+    "particle, 1 % noise: central differences 100x worse than clean data, both models": lambda rows: all(
+        _noise(rows)[(1e-2, "central", m)] > 100 * _noise(rows)[(0.0, "central", m)] for m in ("GGD", "MLP")
+    ),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -377,11 +421,11 @@ NOISE_CLAIMS = {
 #: The four models of :func:`field_comparison` and the priors each one carries.
 FIELD_MODELS: dict[str, str] = {
     "dense MLP": "no locality, no thermodynamics: a softplus MLP on all 64 values, parameter-matched "
-                 "to the stencil GGD model",
+    "to the stencil GGD model",
     "stencil GGD": "GGD with 3-tap periodic stencils (their quadratic part contains the exact discrete "
-                   "heat equation) and a small network on all 64 values; 64 points only",
+    "heat equation) and a small network on all 64 values; 64 points only",
     "local GGD": "GGD of shared local densities (LocalFieldModel): mass conserved and any grid by "
-                 "construction; its quadratic skip terms contain the heat equation",
+    "construction; its quadratic skip terms contain the heat equation",
     "local CNN": "local and translation-invariant, no thermodynamics (LocalConvolution, stencil width 3)",
 }
 
@@ -394,20 +438,30 @@ class FieldComparison:
     models: dict
     parameters: dict
     train_s: dict
-    test_mse: dict          # model -> {family: velocity MSE against the central-difference targets}
-    exact_mse: dict         # model -> MSE against the exact velocity at the test states of all families
-    horizons: dict          # model -> HorizonErrors (rollouts at 1, 5 and 20 times the data's horizon)
-    mass_drift: dict        # model -> largest relative mass change over 20x rollouts
-    violations_away: dict   # model -> share of states (test states and its own rollouts) where the true
+    test_mse: dict  # model -> {family: velocity MSE against the central-difference targets}
+    exact_mse: dict  # model -> MSE against the exact velocity at the test states of all families
+    horizons: dict  # model -> HorizonErrors (rollouts at 1, 5 and 20 times the data's horizon)
+    mass_drift: dict  # model -> largest relative mass change over 20x rollouts
+    violations_away: dict  # model -> share of states (test states and its own rollouts) where the true
     #                         entropy decreases along it, among those away from equilibrium
 
     def record(self) -> dict:
         """The scalars of every model, for a JSON line."""
-        return {m: dict(parameters=self.parameters[m], train_s=round(self.train_s[m], 1), **self.test_mse[m],
-                        exact=self.exact_mse[m], rollout_1x=self.horizons[m].mse[0], rollout_5x=self.horizons[m].mse[1],
-                        rollout_20x=self.horizons[m].mse[2], reached=self.horizons[m].reached,
-                        mass_drift=self.mass_drift[m], violations_away=self.violations_away[m])
-                for m in self.models}
+        return {
+            m: dict(
+                parameters=self.parameters[m],
+                train_s=round(self.train_s[m], 1),
+                **self.test_mse[m],
+                exact=self.exact_mse[m],
+                rollout_1x=self.horizons[m].mse[0],
+                rollout_5x=self.horizons[m].mse[1],
+                rollout_20x=self.horizons[m].mse[2],
+                reached=self.horizons[m].reached,
+                mass_drift=self.mass_drift[m],
+                violations_away=self.violations_away[m],
+            )
+            for m in self.models
+        }
 
 
 def _train_field_models(system, data, seed: int, progress: bool, **fit_overrides) -> tuple[dict, dict]:
@@ -426,12 +480,16 @@ def _train_field_models(system, data, seed: int, progress: bool, **fit_overrides
     torch.manual_seed(seed + 1)
     with ex.float64_default():
         mlp = matched_mlp(stencil, system.dim)
-    out = {"dense MLP": trained(mlp, "diffusion"),  # the stencil model's budget
-           "stencil GGD": trained(stencil, "diffusion"),
-           "local GGD": trained(ex.build_model("diffusion-local", system, seed=seed), "diffusion-local")}
+    out = {
+        "dense MLP": trained(mlp, "diffusion"),  # the stencil model's budget
+        "stencil GGD": trained(stencil, "diffusion"),
+        "local GGD": trained(ex.build_model("diffusion-local", system, seed=seed), "diffusion-local"),
+    }
     t0 = time.perf_counter()
-    out["local CNN"] = (ex.train_local_baseline(data, seed=seed, progress=progress, **fit_overrides)[0],
-                        time.perf_counter() - t0)
+    out["local CNN"] = (
+        ex.train_local_baseline(data, seed=seed, progress=progress, **fit_overrides)[0],
+        time.perf_counter() - t0,
+    )
     return {m: v[0] for m, v in out.items()}, {m: v[1] for m, v in out.items()}
 
 
@@ -468,6 +526,7 @@ def field_comparison(seed: int = 0, per_family: int = 8, progress: bool = False,
 
 # ---------------------------------------------------------------------------------------------
 # A negative control: a system outside the GGD class.
+
 
 def damped_oscillator(x: Tensor, damping: float = 0.2) -> Tensor:
     r""":math:`\dot q=p,\ \dot p=-q-\gamma p`: dissipative, but with a complex spectrum
@@ -512,20 +571,25 @@ CONTROL_CLAIMS = {
 #: The claims the chapter asserts: each held in every run of benchmarks/robustness.py (the others
 #: held in some runs only; the chapter shows how often).
 ASSERTED_CLAIMS: tuple[str, ...] = (
-    # with the stoichiometry given, the kinetics GGD model lowered the true entropy away from
-    # equilibrium in 2 of 6 runs: "all systems" is no longer asserted, particle and diffusion are
-    "GGD: no true-entropy decrease away from equilibrium, particle and diffusion",
-    "particle: the MLP's test MSE is at most GGD's",
-    "kinetics: GGD rollouts stay bounded at 20x (MSE < 1)",
-    "kinetics: GGD ends within 1 % of the true equilibrium in no rollout",
-    "kinetics: GGD keeps the true conservation laws to 1e-10 along every rollout",
-    "kinetics: the MLP drifts off the conservation laws by more than 1e-3",
-) + tuple(NOISE_CLAIMS) + tuple(CONTROL_CLAIMS)
+    (
+        # with the stoichiometry given, the kinetics GGD model lowered the true entropy away from
+        # equilibrium in 2 of 6 runs: "all systems" is no longer asserted, particle and diffusion are
+        "GGD: no true-entropy decrease away from equilibrium, particle and diffusion",
+        "particle: the MLP's test MSE is at most GGD's",
+        "kinetics: GGD rollouts stay bounded at 20x (MSE < 1)",
+        "kinetics: GGD ends within 1 % of the true equilibrium in no rollout",
+        "kinetics: GGD keeps the true conservation laws to 1e-10 along every rollout",
+        "kinetics: the MLP drifts off the conservation laws by more than 1e-3",
+    )
+    + tuple(NOISE_CLAIMS)
+    + tuple(CONTROL_CLAIMS)
+)
 assert set(ASSERTED_CLAIMS) <= set(CLAIMS) | set(NOISE_CLAIMS) | set(CONTROL_CLAIMS)
 
 
-def claims_held(results: dict | None = None, noise_rows: list[dict] | None = None,
-                control: dict | None = None) -> dict[str, bool]:
+def claims_held(
+    results: dict | None = None, noise_rows: list[dict] | None = None, control: dict | None = None
+) -> dict[str, bool]:
     """Which of :data:`CLAIMS` (given ``results``), :data:`NOISE_CLAIMS` (given the rows of
     the chapter's noise sweep) and :data:`CONTROL_CLAIMS` (given :func:`negative_control`) hold."""
     out = {}

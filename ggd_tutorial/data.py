@@ -4,6 +4,7 @@ Velocity targets are central differences
 :math:`\dot x_j\approx(x_{j+1}-x_{j-1})/(2\Delta t)` at the interior time points,
 as in thesis 3.2. Splits into training and test sets are made **by trajectory**.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,9 +23,7 @@ def _generator(seed: int | torch.Generator | None) -> torch.Generator:
     return g
 
 
-def simulate(
-    system: VectorField, x0: Tensor, dt: float, steps: int, method: str = "rk4", substeps: int = 1
-) -> Tensor:
+def simulate(system: VectorField, x0: Tensor, dt: float, steps: int, method: str = "rk4", substeps: int = 1) -> Tensor:
     """Batched simulation of ``system`` from ``x0`` (batch, dim).
 
     Returns ``(trajectories, steps, dim)``, the initial state included. Thesis data
@@ -130,7 +129,10 @@ def step_profiles(
 
 
 def gaussian_spikes(
-    n: int, points: int = 64, offset: tuple[float, float] = (0.1, 0.3), width: float = 0.1,
+    n: int,
+    points: int = 64,
+    offset: tuple[float, float] = (0.1, 0.3),
+    width: float = 0.1,
     seed: int | torch.Generator | None = 0,
 ) -> Tensor:
     r"""Two Gaussian spikes at :math:`0.5\pm x_0`, :math:`x_0\sim U(0.1,0.3)` (thesis 4.3.2).
@@ -162,8 +164,10 @@ def savgol_differences(trajectories: Tensor, dt: float, window: int = 15, order:
     from scipy.signal import savgol_filter
 
     if window % 2 == 0 or window <= order or window > trajectories.shape[1]:
-        raise ValueError(f"window must be odd, larger than order={order} and at most the trajectory length "
-                         f"{trajectories.shape[1]}, got {window}")
+        raise ValueError(
+            f"window must be odd, larger than order={order} and at most the trajectory length "
+            f"{trajectories.shape[1]}, got {window}"
+        )
     y = trajectories.detach().cpu().numpy()
     smooth = savgol_filter(y, window, order, axis=1, mode="interp")
     slope = savgol_filter(y, window, order, deriv=1, delta=dt, axis=1, mode="interp")
@@ -178,9 +182,7 @@ def _validate(trajectories: Tensor, dt: float, dim: int | None = None, lengths: 
     if not isinstance(trajectories, Tensor):
         trajectories = torch.as_tensor(trajectories)
     if trajectories.ndim != 3:
-        raise ValueError(
-            f"trajectories must have shape (trajectories, steps, dim), got ndim={trajectories.ndim}"
-        )
+        raise ValueError(f"trajectories must have shape (trajectories, steps, dim), got ndim={trajectories.ndim}")
     if dim is not None and trajectories.shape[-1] != dim:
         raise ValueError(f"trajectories have dim {trajectories.shape[-1]}, expected {dim}")
     shortest = trajectories.shape[1] if lengths is None else int(lengths.min())
@@ -279,8 +281,16 @@ class TrajectoryData:
     velocity targets are estimated (see :class:`TrajectorySet`).
     """
 
-    def __init__(self, trajectories: Tensor, dt: float, test_fraction: float = 0.2, seed: int = 0,
-                 derivative: str = "central", savgol_window: int = 15, lengths: Tensor | None = None) -> None:
+    def __init__(
+        self,
+        trajectories: Tensor,
+        dt: float,
+        test_fraction: float = 0.2,
+        seed: int = 0,
+        derivative: str = "central",
+        savgol_window: int = 15,
+        lengths: Tensor | None = None,
+    ) -> None:
         trajectories = _validate(trajectories, dt, lengths=lengths)
         if not 0.0 <= test_fraction < 1.0:
             raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")

@@ -6,6 +6,7 @@ front of :math:`\Xi`) and ends, from :math:`x_0`, at the maximum of its entropy 
 a positive semi-definite matrix times a negative semi-definite one: real, non-positive eigenvalues
 (Onsager reciprocity near equilibrium), which :func:`compare_equilibria` reports next to the true ones.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,9 @@ from .metrics import evaluate, linearization
 from .networks import projection_matrix
 
 
-def relax(f: VectorField, x0: Tensor, dt: float = 0.05, max_time: float = 400.0, tol: float = 1e-9,
-          check_every: int = 100) -> tuple[Tensor, Tensor]:
+def relax(
+    f: VectorField, x0: Tensor, dt: float = 0.05, max_time: float = 400.0, tol: float = 1e-9, check_every: int = 100
+) -> tuple[Tensor, Tensor]:
     r"""Integrate each state of ``x0`` (batch, dim) with RK4 until :math:`\max_i|f_i(x)|<` ``tol``
     or ``max_time``; return the final states and whether each one converged."""
     if x0.ndim != 2:
@@ -92,15 +94,21 @@ class EquilibriumComparison:
 
     def summary(self) -> str:
         ok = ~self.diverged
-        text = (f"equilibrium RMS error: median {self.error.median():.1e}, worst {self.error.max():.1e}; "
-                f"converged: true {int(self.true_converged.sum())}/{len(self.true)}, model "
-                f"{int(self.model_converged.sum())}/{len(self.model)}")
+        text = (
+            f"equilibrium RMS error: median {self.error.median():.1e}, worst {self.error.max():.1e}; "
+            f"converged: true {int(self.true_converged.sum())}/{len(self.true)}, model "
+            f"{int(self.model_converged.sum())}/{len(self.model)}"
+        )
         if not bool(ok.any()):
             return text + "; every model relaxation diverged"
         spectra = self.model_spectrum[ok]
-        text += (f"; largest eigenvalue difference {self.spectrum_error[ok].max():.1%} of the fastest rate; "
-                 f"model eigenvalues: max real part {spectra.real.max():.1e}, max |imag| {spectra.imag.abs().max():.1e}")
-        return text + (f"; DIVERGED from {int(self.diverged.sum())} initial states" if bool(self.diverged.any()) else "")
+        text += (
+            f"; largest eigenvalue difference {self.spectrum_error[ok].max():.1%} of the fastest rate; "
+            f"model eigenvalues: max real part {spectra.real.max():.1e}, max |imag| {spectra.imag.abs().max():.1e}"
+        )
+        return text + (
+            f"; DIVERGED from {int(self.diverged.sum())} initial states" if bool(self.diverged.any()) else ""
+        )
 
 
 def spectrum(f: VectorField, x: Tensor) -> Tensor:

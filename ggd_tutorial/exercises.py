@@ -4,6 +4,7 @@ Each ``check_*`` function runs the student's function on test cases and returns 
 :class:`Feedback` (truthy when correct) whose message says in plain words what
 went wrong, e.g. "your RK4 step is only first-order accurate".
 """
+
 from __future__ import annotations
 
 import math
@@ -62,11 +63,17 @@ def check_rk4_step(step: Callable[[Callable, Tensor, float], Tensor]) -> Feedbac
     if order < 0.5:
         return Feedback(False, "your step does not converge as dt -> 0: check the final update x + dt * (...)")
     if order < 1.5:
-        return Feedback(False, f"your RK4 step is only first-order accurate (observed order {order:.1f}); "
-                               "check the weights 1/6, 2/6, 2/6, 1/6 and the half steps dt/2")
+        return Feedback(
+            False,
+            f"your RK4 step is only first-order accurate (observed order {order:.1f}); "
+            "check the weights 1/6, 2/6, 2/6, 1/6 and the half steps dt/2",
+        )
     if order < 3.5:
-        return Feedback(False, f"your RK4 step is only order {order:.1f}; one of k2, k3, k4 is evaluated "
-                               "at the wrong point (k2 and k3 at x + dt/2 * k, k4 at x + dt * k3)")
+        return Feedback(
+            False,
+            f"your RK4 step is only order {order:.1f}; one of k2, k3, k4 is evaluated "
+            "at the wrong point (k2 and k3 at x + dt/2 * k, k4 at x + dt * k3)",
+        )
     return Feedback(True, f"fourth-order accurate (observed order {order:.1f}, error {error:.1e} at 64 steps)")
 
 
@@ -103,11 +110,11 @@ def check_vonn_shift(xi: Callable[[Tensor, Tensor], Tensor], dim: int = 3) -> Fe
         return Feedback(False, f"calling xi(x, y) raised {type(err).__name__}: {err}")
     value0 = value0.detach()
     if value0.abs().max() > 1e-10:
-        return Feedback(False, f"Xi(x, 0) is not zero (up to {float(value0.abs().max()):.1e}): "
-                               "subtract Psi(x, 0)")
+        return Feedback(False, f"Xi(x, 0) is not zero (up to {float(value0.abs().max()):.1e}): subtract Psi(x, 0)")
     if grad0 is not None and grad0.abs().max() > 1e-10:
-        return Feedback(False, "dXi/dx*(x, 0) is not zero: subtract x* . dPsi/dx*(x, 0) as well "
-                               "(computed with create_graph=True)")
+        return Feedback(
+            False, "dXi/dx*(x, 0) is not zero: subtract x* . dPsi/dx*(x, 0) as well (computed with create_graph=True)"
+        )
     if far.detach().min() < -1e-10:
         return Feedback(False, "Xi takes negative values: is your Psi convex in x*?")
     return Feedback(True, "Xi(x, 0) = 0, dXi/dx*(x, 0) = 0 and Xi >= 0 on random points")
@@ -155,7 +162,9 @@ def check_cosh_dual(fn: Callable[[Tensor], Tensor]) -> Feedback:
     if torch.allclose(got, torch.asinh(v), atol=1e-8):
         return Feedback(False, "that is dXi*/dv = asinh(v), the maximizing y; Xi* is v y - Xi(y) at that y")
     if torch.allclose(got, v**2 / 2, atol=1e-8):
-        return Feedback(False, "v^2/2 is the dual of the quadratic (Onsager) approximation y^2/2, right only near v = 0")
+        return Feedback(
+            False, "v^2/2 is the dual of the quadratic (Onsager) approximation y^2/2, right only near v = 0"
+        )
     return Feedback(False, f"wrong values, e.g. at v = 2: expected {float(expected[60]):.4f}, got {float(got[60]):.4f}")
 
 
@@ -184,8 +193,11 @@ def check_log_mean(fn: Callable[[Tensor, Tensor], Tensor]) -> Feedback:
     if not torch.isfinite(got).all():
         return Feedback(False, "not finite where a == b: 0/0 there; use the limit Lambda(a, a) = a")
     if torch.allclose(got[differ], (a + b)[differ] / 2, rtol=1e-9):
-        return Feedback(False, "that is the arithmetic mean (a + b)/2: it is >= the logarithmic mean, and "
-                               "with it the Boltzmann form no longer gives the discrete Laplacian")
+        return Feedback(
+            False,
+            "that is the arithmetic mean (a + b)/2: it is >= the logarithmic mean, and "
+            "with it the Boltzmann form no longer gives the discrete Laplacian",
+        )
     if torch.allclose(got[differ], (a * b).sqrt()[differ], rtol=1e-9):
         return Feedback(False, "that is the geometric mean sqrt(ab): it is <= the logarithmic mean")
     if (got[differ] < 0).all():
@@ -215,17 +227,24 @@ def check_mode_decay_rate(fn: Callable[[int, float, float], float]) -> Feedback:
     got_t, exp_t = torch.tensor(got, dtype=torch.float64), torch.tensor(expected, dtype=torch.float64)
     continuum = torch.tensor([4 * math.pi**2 * k**2 * D for k, D, _ in cases], dtype=torch.float64)
     if torch.allclose(got_t, exp_t, rtol=1e-9):
-        return Feedback(True, "lambda_k = 4D/h^2 sin^2(pi k h): the continuum rate 4 pi^2 k^2 D for k h << 1, "
-                              "and at most 4D/h^2 for the shortest modes")
+        return Feedback(
+            True,
+            "lambda_k = 4D/h^2 sin^2(pi k h): the continuum rate 4 pi^2 k^2 D for k h << 1, "
+            "and at most 4D/h^2 for the shortest modes",
+        )
     if torch.allclose(got_t, -exp_t, rtol=1e-9):
         return Feedback(False, "wrong sign: the amplitude decays as exp(-lambda t) with lambda > 0")
     if torch.allclose(got_t, continuum, rtol=1e-9):
-        return Feedback(False, "that is the continuum rate 4 pi^2 k^2 D; on the grid apply the three-point "
-                               "Laplacian to exp(2 pi i k x_j): it gives (2 cos(2 pi k h) - 2)/h^2")
+        return Feedback(
+            False,
+            "that is the continuum rate 4 pi^2 k^2 D; on the grid apply the three-point "
+            "Laplacian to exp(2 pi i k x_j): it gives (2 cos(2 pi k h) - 2)/h^2",
+        )
     if torch.allclose(got_t[:2], exp_t[:2], rtol=1e-3):
         return Feedback(False, "right for long waves but wrong for short ones: check the argument pi k h of sin^2")
-    return Feedback(False, f"wrong values, e.g. k=1, D={cases[0][1]}, h=1/64: expected {expected[0]:.6g}, "
-                           f"got {got[0]:.6g}")
+    return Feedback(
+        False, f"wrong values, e.g. k=1, D={cases[0][1]}, h=1/64: expected {expected[0]:.6g}, got {got[0]:.6g}"
+    )
 
 
 def check_rate_constants(fn: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]) -> Feedback:
@@ -235,7 +254,7 @@ def check_rate_constants(fn: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Te
 
     gen = torch.Generator().manual_seed(3)
     nu = torch.tensor([[-1, 1], [-2, 0], [1, -1], [0, -1]], dtype=torch.float64)
-    for trial in range(4):
+    for _trial in range(4):
         Q = -1 + torch.randn(4, generator=gen, dtype=torch.float64)
         W0 = torch.exp(torch.randn(2, generator=gen, dtype=torch.float64)) * 4
         out, failure = _call(fn, nu.clone(), Q.clone(), W0.clone())
@@ -264,17 +283,22 @@ def check_conserving_projection(P: Tensor, laws: Tensor) -> Feedback:
     P = torch.as_tensor(P, dtype=torch.float64).detach()
     laws = torch.as_tensor(laws, dtype=torch.float64).reshape(-1, P.shape[0] if P.ndim == 2 else -1)
     if P.ndim != 2 or P.shape[0] != laws.shape[1]:
-        return Feedback(False, f"P must be a matrix with one row per variable ({laws.shape[1]}), got "
-                               f"shape {tuple(P.shape)}")
+        return Feedback(
+            False, f"P must be a matrix with one row per variable ({laws.shape[1]}), got shape {tuple(P.shape)}"
+        )
     leak = (laws @ P).abs().max()
     if leak > 1e-10 * max(1.0, float(P.abs().max())):
-        return Feedback(False, f"q . P is not zero (up to {float(leak):.2g}): some column of P changes a "
-                               "conserved quantity")
+        return Feedback(
+            False, f"q . P is not zero (up to {float(leak):.2g}): some column of P changes a conserved quantity"
+        )
     needed = P.shape[0] - int(torch.linalg.matrix_rank(laws))
     rank = int(torch.linalg.matrix_rank(P))
     if rank < needed:
-        return Feedback(False, f"P has rank {rank}, but {needed} independent directions conserve the laws: "
-                               "the model cannot move along all of them")
+        return Feedback(
+            False,
+            f"P has rank {rank}, but {needed} independent directions conserve the laws: "
+            "the model cannot move along all of them",
+        )
     return Feedback(True, f"every law is conserved exactly and P spans all {needed} admissible directions")
 
 
@@ -294,8 +318,11 @@ def check_noise_velocity_mse(fn: Callable[[float, float], float]) -> Feedback:
         if math.isclose(got, expected, rel_tol=1e-9):
             continue
         if math.isclose(got, 2 * expected, rel_tol=1e-9):
-            return Feedback(False, "twice too large: the denominator is (2 dt)^2 = 4 dt^2, and the two "
-                                   "independent noises add variance 2 sigma^2")
+            return Feedback(
+                False,
+                "twice too large: the denominator is (2 dt)^2 = 4 dt^2, and the two "
+                "independent noises add variance 2 sigma^2",
+            )
         if math.isclose(got, expected / 2, rel_tol=1e-9):
             return Feedback(False, "half too small: both samples carry noise, so the variance is 2 sigma^2")
         if math.isclose(got, sigma / (math.sqrt(2) * dt), rel_tol=1e-9):

@@ -10,6 +10,7 @@ the benchmark table measure the same thing. Data follow thesis chapter 4:
 
 All trajectories are split 80/20 by trajectory (seeded); test sets are never subsampled.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,9 +31,9 @@ from .data import (
     step_profiles,
     uniform_box,
 )
+from .fields import LocalConvolution, LocalFieldModel
 from .integrators import rollout
 from .metrics import evaluate, velocity_mse
-from .fields import LocalConvolution, LocalFieldModel
 from .networks import GradientDynamicsModel
 from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle, PorousMediumDiffusion, ReactionCycle
 from .training import FitHistory, fit
@@ -63,8 +64,9 @@ class Setting:
 #: What the tuned settings pin besides their budgets: the whole budget runs (no convergence stop)
 #: and the subsample is uniform unless a setting asks for early times, so the numbers in
 #: ``benchmarks/robustness.md`` stay those of these settings whatever ``fit``'s defaults are.
-FIXED_BUDGET: dict[str, Any] = dict(tol=0.0, early_fraction=0.0, max_points=None, adam_lr=1e-3, adam_steps=500,
-                                    lbfgs_steps=500)
+FIXED_BUDGET: dict[str, Any] = dict(
+    tol=0.0, early_fraction=0.0, max_points=None, adam_lr=1e-3, adam_steps=500, lbfgs_steps=500
+)
 
 SETTINGS: dict[str, Setting] = {
     "overdamped-1d": Setting(
@@ -100,8 +102,14 @@ SETTINGS: dict[str, Setting] = {
     ),
     # experiment 3 with both priors: the mixing entropy, and a mobility of ln c behind the learned map
     "kinetics-free-priors": Setting(
-        model=dict(hidden=(32, 32), dissipation_rank=2, quadratic=False, entropy_mixing=True,
-                   dissipation_mobility=True, dissipation_log_state=True),
+        model=dict(
+            hidden=(32, 32),
+            dissipation_rank=2,
+            quadratic=False,
+            entropy_mixing=True,
+            dissipation_mobility=True,
+            dissipation_log_state=True,
+        ),
         fit=dict(adam_steps=300, lbfgs_steps=2400, adam_lr=1e-3, max_points=4000, early_fraction=0.5),
     ),
     "diffusion": Setting(
@@ -137,8 +145,14 @@ def kinetics_data(n: int = 128, steps: int = 2048, dt: float = 0.005, seed: int 
     return system, TrajectoryData(trajectories, dt, test_fraction=0.2, seed=seed)
 
 
-def diffusion_data(n: int = 1024, n_test: int = 256, steps: int = 64, dt: float = 0.03, seed: int = 1,
-                   system: FickianDiffusion | None = None):
+def diffusion_data(
+    n: int = 1024,
+    n_test: int = 256,
+    steps: int = 64,
+    dt: float = 0.03,
+    seed: int = 1,
+    system: FickianDiffusion | None = None,
+):
     """System, Fourier-mode data (split 80/20) and the three unseen test families (thesis 4.3).
 
     ``system`` (default: linear diffusion on 64 points, ``D = 3e-3``) may be another grid or a
@@ -151,8 +165,7 @@ def diffusion_data(n: int = 1024, n_test: int = 256, steps: int = 64, dt: float 
 
 
 #: The unseen test families of the diffusion experiments (thesis 4.3.2).
-FIELD_FAMILIES = {"polynomial": polynomial_profiles, "discontinuous": step_profiles,
-                  "gaussian spikes": gaussian_spikes}
+FIELD_FAMILIES = {"polynomial": polynomial_profiles, "discontinuous": step_profiles, "gaussian spikes": gaussian_spikes}
 
 
 def field_profiles(make, n: int, system: FickianDiffusion, seed: int) -> torch.Tensor:
@@ -174,19 +187,24 @@ def stable_substeps(system: FickianDiffusion, dt: float) -> int:
     return max(1, math.ceil(dt * 4 * system.D * top / system.h**2 / 2.0))
 
 
-def field_tests(system: FickianDiffusion, n_test: int = 256, steps: int = 64, dt: float = 0.03,
-                seed: int = 1) -> dict[str, TrajectorySet]:
+def field_tests(
+    system: FickianDiffusion, n_test: int = 256, steps: int = 64, dt: float = 0.03, seed: int = 1
+) -> dict[str, TrajectorySet]:
     """The three unseen test families simulated by ``system`` (any grid)."""
     substeps = stable_substeps(system, dt)
-    return {name: TrajectorySet(simulate(system, field_profiles(make, n_test, system, seed + 1 + k), dt, steps,
-                                         substeps=substeps), dt)
-            for k, (name, make) in enumerate(FIELD_FAMILIES.items())}
+    return {
+        name: TrajectorySet(
+            simulate(system, field_profiles(make, n_test, system, seed + 1 + k), dt, steps, substeps=substeps), dt
+        )
+        for k, (name, make) in enumerate(FIELD_FAMILIES.items())
+    }
 
 
 #: The local non-GGD baseline of the diffusion chapter: a LocalConvolution of stencil width 3
 #: (as the local GGD model) and about its parameter count, trained with the local model's budget.
-LOCAL_BASELINE = Setting(model=dict(radius=1, hidden=(20, 20)),
-                         fit={**FIXED_BUDGET, **dict(adam_steps=0, lbfgs_steps=300, max_points=500)})
+LOCAL_BASELINE = Setting(
+    model=dict(radius=1, hidden=(20, 20)), fit={**FIXED_BUDGET, **dict(adam_steps=0, lbfgs_steps=300, max_points=500)}
+)
 
 
 def train_local_baseline(data: TrajectoryData, seed: int = 0, progress: bool = False, **fit_overrides):
@@ -198,8 +216,15 @@ def train_local_baseline(data: TrajectoryData, seed: int = 0, progress: bool = F
     return baseline, history
 
 
-def grid_transfer(model, system: FickianDiffusion, grids=(32, 64, 128, 256), n_test: int = 64,
-                  steps: int = 64, dt: float = 0.03, seed: int = 1) -> dict[tuple[int, str], tuple[float, float, float]]:
+def grid_transfer(
+    model,
+    system: FickianDiffusion,
+    grids=(32, 64, 128, 256),
+    n_test: int = 64,
+    steps: int = 64,
+    dt: float = 0.03,
+    seed: int = 1,
+) -> dict[tuple[int, str], tuple[float, float, float]]:
     """Apply one trained field model, unchanged, on other grids: for each grid and unseen test
     family, (velocity MSE against the central-difference targets, their own error (the
     finite-difference floor), MSE against the exact velocity at the same states), with data
@@ -211,8 +236,9 @@ def grid_transfer(model, system: FickianDiffusion, grids=(32, 64, 128, 256), n_t
         for family, s in field_tests(other, n_test, steps, dt, seed).items():
             states, targets = s.states.reshape(-1, points), s.velocities.reshape(-1, points)
             predicted, exact = evaluate(model, states), evaluate(other, states)
-            out[(points, family)] = tuple(float(((a - b) ** 2).mean()) for a, b in
-                                          [(predicted, targets), (exact, targets), (predicted, exact)])
+            out[(points, family)] = tuple(
+                float(((a - b) ** 2).mean()) for a, b in [(predicted, targets), (exact, targets), (predicted, exact)]
+            )
     return out
 
 
@@ -321,8 +347,13 @@ def run(name: str, progress: bool = True, device=None, seed: int | None = None, 
 #: Cycle affinities of the kinetics chapter: detailed balance, and a strongly driven cycle.
 CYCLE_AFFINITIES = (0.0, 9.0)
 #: Data, model and budget of :func:`cycle_experiment`.
-CYCLE = dict(n=64, steps=300, dt=0.01, model=dict(hidden=(16, 16), quadratic=False),
-             fit={**FIXED_BUDGET, **dict(adam_steps=200, lbfgs_steps=300, adam_lr=1e-2, max_points=2000)})
+CYCLE = dict(
+    n=64,
+    steps=300,
+    dt=0.01,
+    model=dict(hidden=(16, 16), quadratic=False),
+    fit={**FIXED_BUDGET, **dict(adam_steps=200, lbfgs_steps=300, adam_lr=1e-2, max_points=2000)},
+)
 
 
 @dataclass
@@ -332,10 +363,10 @@ class CycleResult:
     system: ReactionCycle
     model: GradientDynamicsModel
     data: TrajectoryData
-    relative_mse: float      # test MSE against the exact field / mean square true velocity
-    true_spectrum: torch.Tensor   # eigenvalues of K, the zero (conserved total) left out
+    relative_mse: float  # test MSE against the exact field / mean square true velocity
+    true_spectrum: torch.Tensor  # eigenvalues of K, the zero (conserved total) left out
     model_spectrum: torch.Tensor  # eigenvalues of the model's Jacobian at its equilibrium, same
-    equilibrium_error: float      # worst RMS distance of model and true steady states (test initial states)
+    equilibrium_error: float  # worst RMS distance of model and true steady states (test initial states)
 
 
 def _nonzero_spectrum(jacobian: torch.Tensor) -> torch.Tensor:

@@ -31,6 +31,7 @@ neighbouring values as its state (VONN-shifted, so :math:`\xi(\cdot,0)=0`,
 :math:`s=-\tfrac a2c^2` and :math:`\xi=\tfrac b2g^2` exact, which contain the linear heat
 equation: a prior to name when comparing numbers.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -75,8 +76,9 @@ class LocalFieldModel(nn.Module):
             raise ValueError(f"length must be positive, got {length}")
         self.length = float(length)
         self.entropy_density = ConcaveEntropy(1, entropy_hidden or hidden, eps, quadratic=quadratic)
-        self.dissipation_density = ConvexDissipation(1, dissipation_hidden or hidden, eps,
-                                                     quadratic=quadratic, state_dim=2)
+        self.dissipation_density = ConvexDissipation(
+            1, dissipation_hidden or hidden, eps, quadratic=quadratic, state_dim=2
+        )
 
     def spacing(self, c: Tensor) -> float:
         """Grid spacing h = L / points of the grid ``c`` lives on."""

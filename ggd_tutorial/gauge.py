@@ -12,6 +12,7 @@ from the entropy values, and returns the aligned learned functions together
 with relative :math:`L^2` errors on the given states -- a number for "how well
 were the potentials recovered".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ r"""Explicit time steppers for :math:`\dot x=f(x)` and a batched rollout.
 a :class:`~ggd_tutorial.networks.GradientDynamicsModel`, which differentiates
 internally and therefore works under ``torch.no_grad()`` too.
 """
+
 from __future__ import annotations
 
 from typing import Callable

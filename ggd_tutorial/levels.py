@@ -14,6 +14,7 @@ checks that every level here keeps a margin of :data:`MARGIN` from the worst run
 :func:`measure` computes the quantities of a trained :class:`~ggd_tutorial.experiments.Result`
 exactly as the chapters do; :func:`check` is the assert the chapters use.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,14 @@ import torch
 from .equilibria import compare_equilibria, conserved_subspace, model_projection, principal_angles
 from .experiments import FIELD_EXPERIMENTS, grid_transfer, mass_drift, train_local_baseline
 from .gauge import fix_gauge
-from .metrics import extrapolation_share, mobility_error, predict_trajectories, rollout_mse, true_entropy_rate, velocity_mse
+from .metrics import (
+    extrapolation_share,
+    mobility_error,
+    predict_trajectories,
+    rollout_mse,
+    true_entropy_rate,
+    velocity_mse,
+)
 
 #: Factor between an asserted level and the worst run of the robustness study.
 MARGIN = 2.0
@@ -61,35 +69,45 @@ LEVELS: dict[str, Level] = {
     "kinetics-prescribed-S.rollout_mse": _up(2e-5, "rollout MSE over all test trajectories"),
     "kinetics-prescribed-S.Xi_error": _low(0.1, "relative error of the values of Xi (not fixed by data)"),
     "kinetics-prescribed-S.equilibrium_error": _up(1e-7, "worst RMS distance of model and true equilibria"),
-    "kinetics-prescribed-S-mobility.test_mse": _up(3e-7, "test velocity MSE with a learned mobility of ln c per reaction "
-                                                         "(below a fiftieth of the thesis value)"),
+    "kinetics-prescribed-S-mobility.test_mse": _up(
+        3e-7, "test velocity MSE with a learned mobility of ln c per reaction (below a fiftieth of the thesis value)"
+    ),
     "kinetics-prescribed-S-mobility.rollout_mse": _up(2e-7, "rollout MSE over all test trajectories, mobility prior"),
     "kinetics-prescribed-S-mobility.mobility_error": _up(5e-3, "median relative error of the learned mobility"),
-    "kinetics-prescribed-S-mobility.equilibrium_error": _up(1e-9, "worst RMS distance of model and true equilibria, "
-                                                                  "mobility prior"),
-    "kinetics-prescribed-S-mobility.extrapolation_share": _low(0.25, "share of the test MSE from the 2 of 26 test "
-                                                                     "trajectories starting outside the training range"),
+    "kinetics-prescribed-S-mobility.equilibrium_error": _up(
+        1e-9, "worst RMS distance of model and true equilibria, mobility prior"
+    ),
+    "kinetics-prescribed-S-mobility.extrapolation_share": _low(
+        0.25, "share of the test MSE from the 2 of 26 test trajectories starting outside the training range"
+    ),
     "kinetics-prescribed-Xi.equilibrium_error": _up(0.1, "worst RMS distance of model and true equilibria"),
     "kinetics-prescribed-Xi.test_mse": _up(1e-4, "test velocity MSE"),
     "kinetics-prescribed-Xi.rollout_mse": _up(4e-5, "rollout MSE over all test trajectories"),
-    "kinetics-prescribed-S.extrapolation_share": _low(0.05, "share of the test MSE from the 2 of 26 test trajectories "
-                                                          "starting outside the training range"),
-    "kinetics-prescribed-Xi-mixing.test_mse": _up(7e-7, "test velocity MSE with the ideal-mixing prior "
-                                                        "(a hundredth of the thesis value)"),
+    "kinetics-prescribed-S.extrapolation_share": _low(
+        0.05, "share of the test MSE from the 2 of 26 test trajectories starting outside the training range"
+    ),
+    "kinetics-prescribed-Xi-mixing.test_mse": _up(
+        7e-7, "test velocity MSE with the ideal-mixing prior (a hundredth of the thesis value)"
+    ),
     "kinetics-prescribed-Xi-mixing.S_error": _up(0.02, "relative error of S after gauge fixing, mixing prior"),
-    "kinetics-prescribed-Xi-mixing.equilibrium_error": _up(2e-3, "worst RMS distance of model and true equilibria, "
-                                                                 "mixing prior"),
+    "kinetics-prescribed-Xi-mixing.equilibrium_error": _up(
+        2e-3, "worst RMS distance of model and true equilibria, mixing prior"
+    ),
     "kinetics-free.test_mse": _up(5e-4, "test velocity MSE"),
     "kinetics-free.median_trajectory_mse": _up(4e-4, "median per-trajectory test MSE"),
     "kinetics-free.rollout_mse": _up(2e-3, "rollout MSE over all test trajectories"),
     "kinetics-free.S_error": _low(0.04, "relative error of S after gauge fixing (another valid S)"),
     "kinetics-free.true_entropy_decrease": _up(3e-4, "largest decrease rate of the true entropy"),
     "kinetics-free.conserved_angle": _up(0.01, "largest angle between learned and true conserved subspaces (rad)"),
-    "kinetics-free-priors.test_mse": _up(1e-6, "test velocity MSE, both learned with the mixing entropy and the "
-                                               "mobility of ln c (a twentieth of the thesis value)"),
+    "kinetics-free-priors.test_mse": _up(
+        1e-6,
+        "test velocity MSE, both learned with the mixing entropy and the "
+        "mobility of ln c (a twentieth of the thesis value)",
+    ),
     "kinetics-free-priors.S_error": _up(0.1, "relative error of S after gauge fixing, both priors"),
-    "kinetics-free-priors.conserved_angle": _up(1e-3, "largest angle between learned and true conserved subspaces "
-                                                      "(rad), both priors"),
+    "kinetics-free-priors.conserved_angle": _up(
+        1e-3, "largest angle between learned and true conserved subspaces (rad), both priors"
+    ),
     "kinetics-free-priors.equilibrium_error": _up(3e-3, "worst RMS distance of model and true equilibria, both priors"),
     "diffusion.polynomial": _up(1.5e-5, "test velocity MSE, polynomial profiles"),
     "diffusion.gaussian_spikes": _up(1.5e-5, "test velocity MSE, Gaussian spikes"),
@@ -129,8 +147,10 @@ LEVELS: dict[str, Level] = {
 def check(key: str, value: float) -> None:
     """Assert that ``value`` meets the level ``LEVELS[key]``, with a message that says which."""
     level = LEVELS[key]
-    assert level.holds(value), (f"{key} = {value:.3e} misses its level {level.sense} {level.bound:.3e} "
-                                f"({level.what}; see benchmarks/robustness.md)")
+    assert level.holds(value), (
+        f"{key} = {value:.3e} misses its level {level.sense} {level.bound:.3e} "
+        f"({level.what}; see benchmarks/robustness.md)"
+    )
     print(f"checked: {key} = {value:.2e} {level.sense} {level.bound:.1e}")
 
 
@@ -225,8 +245,10 @@ def _equilibrium_measures(name: str, model, system, data) -> dict[str, float]:
     initial states), how far its spectrum there is off, and, for a model with a learned projection,
     the largest principal angle between its conserved subspace and the true one."""
     report = compare_equilibria(model, system, data.test.states[:, 0])
-    out = {f"{name}.equilibrium_error": float(report.error.max()),
-           f"{name}.spectrum_error": float(report.spectrum_error.max())}
+    out = {
+        f"{name}.equilibrium_error": float(report.error.max()),
+        f"{name}.spectrum_error": float(report.spectrum_error.max()),
+    }
     projection = model_projection(model)
     if projection is not None:
         laws = system.conservation_laws().to(projection)
@@ -237,15 +259,18 @@ def _equilibrium_measures(name: str, model, system, data) -> dict[str, float]:
 def measure_cycle(balanced, driven) -> dict[str, float]:
     """The asserted quantities of the kinetics chapter's reaction cycles (two
     :class:`~ggd_tutorial.experiments.CycleResult`: affinity 0 and a driven one)."""
+
     def imaginary_share(values: torch.Tensor) -> float:
         return float(values.imag.abs().max() / values.real.abs().max())
 
-    return {"cycle.balanced.relative_mse": balanced.relative_mse,
-            "cycle.balanced.equilibrium_error": balanced.equilibrium_error,
-            "cycle.driven.relative_mse": driven.relative_mse,
-            "cycle.driven.equilibrium_error": driven.equilibrium_error,
-            "cycle.driven.true_imaginary_share": imaginary_share(driven.true_spectrum),
-            "cycle.driven.model_imaginary_share": imaginary_share(driven.model_spectrum)}
+    return {
+        "cycle.balanced.relative_mse": balanced.relative_mse,
+        "cycle.balanced.equilibrium_error": balanced.equilibrium_error,
+        "cycle.driven.relative_mse": driven.relative_mse,
+        "cycle.driven.equilibrium_error": driven.equilibrium_error,
+        "cycle.driven.true_imaginary_share": imaginary_share(driven.true_spectrum),
+        "cycle.driven.model_imaginary_share": imaginary_share(driven.model_spectrum),
+    }
 
 
 def measure_heat_exchange(model, data) -> dict[str, float]:
@@ -254,6 +279,8 @@ def measure_heat_exchange(model, data) -> dict[str, float]:
     _, true, predicted = predict_trajectories(model, data)
     energy = predicted.sum(-1)
     drift = float(((energy - energy[:, :1]).abs() / energy[:, :1]).max())
-    return {"heat-exchange.test_mse": test_mse,
-            "heat-exchange.rollout_mse": float(((predicted - true) ** 2).mean()),
-            "heat-exchange.energy_drift": drift}
+    return {
+        "heat-exchange.test_mse": test_mse,
+        "heat-exchange.rollout_mse": float(((predicted - true) ** 2).mean()),
+        "heat-exchange.energy_drift": drift,
+    }

@@ -15,6 +15,7 @@ per state component::
     0,0.01,0.98,0.12
     ...
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,6 @@ import numpy as np
 import torch
 
 from .data import TrajectoryData
-
-
 
 
 def trajectories_from_arrays(
@@ -93,15 +92,27 @@ def read_trajectories_csv(
     if not rows:
         raise ValueError(f"{path}: no data rows")
     blocks = [np.array(sorted(r, key=lambda v: v[0])) for r in rows.values()]
-    data = trajectories_from_arrays([b[:, 1:] for b in blocks], times=[b[:, 0] for b in blocks], positive=positive,
-                       test_fraction=test_fraction, seed=seed, rtol=rtol)
+    data = trajectories_from_arrays(
+        [b[:, 1:] for b in blocks],
+        times=[b[:, 0] for b in blocks],
+        positive=positive,
+        test_fraction=test_fraction,
+        seed=seed,
+        rtol=rtol,
+    )
     data.state_names = names
     data.trajectory_ids = list(rows)
     return data
 
 
-def write_trajectories_csv(path: str | Path, states: Sequence, dt: float, names: Sequence[str] | None = None,
-              id_column: str = "trajectory", time_column: str = "time") -> None:
+def write_trajectories_csv(
+    path: str | Path,
+    states: Sequence,
+    dt: float,
+    names: Sequence[str] | None = None,
+    id_column: str = "trajectory",
+    time_column: str = "time",
+) -> None:
     """Write trajectories ``states[k]`` ``(samples_k, dim)``, sampled every ``dt``, in the long format."""
     arrays = [_as_states(k, x) for k, x in enumerate(states)]
     _check_dims(arrays)
@@ -137,20 +148,26 @@ def _check_dims(arrays: list[np.ndarray]) -> None:
     dims = sorted({x.shape[1] for x in arrays})
     if len(dims) > 1:
         k = next(k for k, x in enumerate(arrays) if x.shape[1] != arrays[0].shape[1])
-        raise ValueError(f"mixed state dimensions {dims}: trajectory 0 has {arrays[0].shape[1]} components, "
-                         f"trajectory {k} has {arrays[k].shape[1]}")
+        raise ValueError(
+            f"mixed state dimensions {dims}: trajectory 0 has {arrays[0].shape[1]} components, "
+            f"trajectory {k} has {arrays[k].shape[1]}"
+        )
 
 
 def _check_values(k: int, x: np.ndarray, positive: bool) -> None:
     bad = ~np.isfinite(x)
     if bad.any():
         j, i = np.argwhere(bad)[0]
-        raise ValueError(f"trajectory {k}, sample {j}, component {i} is {x[j, i]} (NaN or inf): "
-                         "remove or repair that sample; nothing is dropped silently")
+        raise ValueError(
+            f"trajectory {k}, sample {j}, component {i} is {x[j, i]} (NaN or inf): "
+            "remove or repair that sample; nothing is dropped silently"
+        )
     if positive and (x <= 0).any():
         j, i = np.argwhere(x <= 0)[0]
-        raise ValueError(f"trajectory {k}, sample {j}, component {i} is {x[j, i]}, but positive=True "
-                         "(the model's entropy needs positive values, e.g. concentrations)")
+        raise ValueError(
+            f"trajectory {k}, sample {j}, component {i} is {x[j, i]}, but positive=True "
+            "(the model's entropy needs positive values, e.g. concentrations)"
+        )
 
 
 def _common_step(arrays: list[np.ndarray], times: Sequence | None, dt: float | None, rtol: float) -> float:
@@ -163,13 +180,16 @@ def _common_step(arrays: list[np.ndarray], times: Sequence | None, dt: float | N
         return float(dt)
     if len(times) != len(arrays):
         raise ValueError(f"{len(times)} time arrays for {len(arrays)} trajectories")
-    steps = [_uniform_step(k, np.asarray(t, dtype=np.float64), len(x), rtol)
-             for k, (t, x) in enumerate(zip(times, arrays))]
+    steps = [
+        _uniform_step(k, np.asarray(t, dtype=np.float64), len(x), rtol) for k, (t, x) in enumerate(zip(times, arrays))
+    ]
     lo, hi = int(np.argmin(steps)), int(np.argmax(steps))
     if steps[hi] - steps[lo] > rtol * steps[lo]:
-        raise ValueError(f"trajectories are sampled with different steps (trajectory {lo}: {steps[lo]:.6g}, "
-                         f"trajectory {hi}: {steps[hi]:.6g}); resample them to one step (e.g. numpy.interp) "
-                         "or load them as separate data sets")
+        raise ValueError(
+            f"trajectories are sampled with different steps (trajectory {lo}: {steps[lo]:.6g}, "
+            f"trajectory {hi}: {steps[hi]:.6g}); resample them to one step (e.g. numpy.interp) "
+            "or load them as separate data sets"
+        )
     return float(np.mean(steps))
 
 
@@ -184,9 +204,11 @@ def _uniform_step(k: int, t: np.ndarray, samples: int, rtol: float) -> float:
         raise ValueError(f"trajectory {k}: times must increase, but t[{j}] = {t[j]} and t[{j + 1}] = {t[j + 1]}")
     step = float(diffs.mean())
     if np.abs(diffs - step).max() > rtol * step:
-        raise ValueError(f"trajectory {k}: non-uniform time steps (from {diffs.min():.6g} to {diffs.max():.6g}); "
-                         "central differences and the rollouts need one step: resample the trajectory "
-                         "(e.g. numpy.interp) or split it where the step changes")
+        raise ValueError(
+            f"trajectory {k}: non-uniform time steps (from {diffs.min():.6g} to {diffs.max():.6g}); "
+            "central differences and the rollouts need one step: resample the trajectory "
+            "(e.g. numpy.interp) or split it where the step changes"
+        )
     return step
 
 

@@ -1,4 +1,5 @@
 """Error measures: velocity MSE, rollout MSE, entropy production, finite-difference floor."""
+
 from __future__ import annotations
 
 from typing import Callable
@@ -118,8 +119,12 @@ def predict_trajectories(
 
 
 def rollout_mse(
-    f: VectorField, data: TrajectoryData | TrajectorySet, method: str = "rk4", split: str = "test",
-    per_trajectory: bool = False, stride: int = 1,
+    f: VectorField,
+    data: TrajectoryData | TrajectorySet,
+    method: str = "rk4",
+    split: str = "test",
+    per_trajectory: bool = False,
+    stride: int = 1,
 ) -> float | Tensor:
     """MSE between trajectories integrated with ``f`` from the true initial states and the data."""
     _, true, pred = predict_trajectories(f, data, stride=stride, method=method, split=split)
@@ -157,8 +162,9 @@ def entropy_maximum(model, x0: Tensor, max_iter: int = 500) -> Tensor:
     class (kinetics) the entropy has no isolated maximum; use a fixed projection instead."""
     dtype, device = _model_dtype_device(model, x0)
     x = x0.reshape(1, -1).to(device=device, dtype=dtype).clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_grad=1e-14,
-                            tolerance_change=0.0)
+    opt = torch.optim.LBFGS(
+        [x], max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_grad=1e-14, tolerance_change=0.0
+    )
 
     def closure() -> Tensor:
         opt.zero_grad()

@@ -19,6 +19,7 @@ r"""Neural networks with built-in thermodynamic structure.
   potential learned or prescribed.
 * :class:`MLPVectorField` -- an unstructured black-box baseline :math:`\dot x = f(x)`.
 """
+
 from __future__ import annotations
 
 import math
@@ -189,8 +190,10 @@ class ConcaveEntropy(nn.Module):
             f = f + 0.5 * self.coercive * (x**2).sum(-1)
         if self.mixing_raw is not None:
             if not bool((x > 0).all()):
-                raise ValueError("an entropy with the mixing term is defined for positive states only "
-                                 f"(concentrations); got a smallest value of {float(x.min()):.3g}")
+                raise ValueError(
+                    "an entropy with the mixing term is defined for positive states only "
+                    f"(concentrations); got a smallest value of {float(x.min()):.3g}"
+                )
             f = f - (self.mixing_coefficients * (x - x * torch.log(x))).sum(-1)
         return -f
 
@@ -296,16 +299,22 @@ class ConvexDissipation(nn.Module):
         if channels and any(h < ydim for h in hidden):
             raise ValueError(f"channels need at least {ydim} hidden units per layer (one group per channel)")
         self.channels = bool(channels)
-        self.quadratic = (QuadraticForm(ydim, stencil) if not channels else _DiagonalQuadratic(ydim)) if quadratic else None
+        self.quadratic = (
+            (QuadraticForm(ydim, stencil) if not channels else _DiagonalQuadratic(ydim)) if quadratic else None
+        )
         sizes = hidden + [1]
         if channels:  # unit j of a hidden layer belongs to channel j * ydim // width; masks per layer
             groups = [torch.arange(h) * ydim // h for h in hidden]
             for i, group in enumerate(groups):
-                self.register_buffer(f"_y_mask{i}", (group[:, None] == torch.arange(ydim)).to(torch.get_default_dtype()),
-                                     persistent=False)
+                self.register_buffer(
+                    f"_y_mask{i}",
+                    (group[:, None] == torch.arange(ydim)).to(torch.get_default_dtype()),
+                    persistent=False,
+                )
                 if i > 0:
-                    self.register_buffer(f"_z_mask{i}", (group[:, None] == groups[i - 1]).to(torch.get_default_dtype()),
-                                         persistent=False)
+                    self.register_buffer(
+                        f"_z_mask{i}", (group[:, None] == groups[i - 1]).to(torch.get_default_dtype()), persistent=False
+                    )
         u_sizes = [self.state_dim] + hidden  # width of u_i feeding layer i
         self.u_maps = nn.ModuleList(nn.Linear(a, b) for a, b in zip(u_sizes[:-1], u_sizes[1:]))
         self.gate_z = nn.ModuleList(nn.Linear(u_sizes[i], sizes[i - 1]) for i in range(1, len(sizes)))
@@ -419,8 +428,14 @@ class MobilityDissipation(nn.Module):
     potential.
     """
 
-    def __init__(self, dim: int, hidden: Sequence[int] = (32, 32), rank: int | None = None,
-                 projection: Tensor | None = None, log_state: bool = False) -> None:
+    def __init__(
+        self,
+        dim: int,
+        hidden: Sequence[int] = (32, 32),
+        rank: int | None = None,
+        projection: Tensor | None = None,
+        log_state: bool = False,
+    ) -> None:
         super().__init__()
         hidden = _check_sizes(dim, hidden)
         self.dim, self.log_state = int(dim), bool(log_state)
@@ -438,8 +453,10 @@ class MobilityDissipation(nn.Module):
         _check_input(x, self.dim)
         if self.log_state:
             if not bool((x > 0).all()):
-                raise ValueError("a mobility of the log-state is defined for positive states only "
-                                 "(concentrations); got a state with a non-positive entry")
+                raise ValueError(
+                    "a mobility of the log-state is defined for positive states only "
+                    "(concentrations); got a state with a non-positive entry"
+                )
             x = torch.log(x)
         return torch.exp(self.log_mobility(x))
 
@@ -533,8 +550,10 @@ class GradientDynamicsModel(nn.Module):
     ) -> None:
         super().__init__()
         if dissipation_mobility and (dissipation_channels or dissipation_symmetric or stencil is not None):
-            raise ValueError("a mobility dissipation is already one channel per column and symmetric; "
-                             "it takes no channels, symmetric or stencil option")
+            raise ValueError(
+                "a mobility dissipation is already one channel per column and symmetric; "
+                "it takes no channels, symmetric or stencil option"
+            )
         if dissipation_log_state and not dissipation_mobility:
             raise ValueError("dissipation_log_state needs dissipation_mobility=True")
         if entropy is not None and not callable(entropy):
@@ -543,39 +562,84 @@ class GradientDynamicsModel(nn.Module):
             raise TypeError("dissipation must be None (learned) or a callable Xi(x, x_star)")
         self.dim = int(dim)
         self.entropy_net = (
-            ConcaveEntropy(dim, entropy_hidden or hidden, eps, quadratic=quadratic, stencil=stencil,
-                           coercive=entropy_coercive, mixing=entropy_mixing)
+            ConcaveEntropy(
+                dim,
+                entropy_hidden or hidden,
+                eps,
+                quadratic=quadratic,
+                stencil=stencil,
+                coercive=entropy_coercive,
+                mixing=entropy_mixing,
+            )
             if entropy is None
             else None
         )
         self.dissipation_net: ConvexDissipation | MobilityDissipation | None = None
         if dissipation is None and dissipation_mobility:
-            self.dissipation_net = MobilityDissipation(dim, dissipation_hidden or hidden, rank=dissipation_rank,
-                                                       projection=dissipation_projection,
-                                                       log_state=dissipation_log_state)
+            self.dissipation_net = MobilityDissipation(
+                dim,
+                dissipation_hidden or hidden,
+                rank=dissipation_rank,
+                projection=dissipation_projection,
+                log_state=dissipation_log_state,
+            )
         elif dissipation is None:
             self.dissipation_net = ConvexDissipation(
-                dim, dissipation_hidden or hidden, eps, rank=dissipation_rank, projection=dissipation_projection,
-                quadratic=quadratic, stencil=stencil, symmetric=dissipation_symmetric, channels=dissipation_channels)
+                dim,
+                dissipation_hidden or hidden,
+                eps,
+                rank=dissipation_rank,
+                projection=dissipation_projection,
+                quadratic=quadratic,
+                stencil=stencil,
+                symmetric=dissipation_symmetric,
+                channels=dissipation_channels,
+            )
         self._entropy_fn = entropy
         self._dissipation_fn = dissipation
-        self.config = dict(dim=self.dim, hidden=tuple(hidden), entropy_hidden=entropy_hidden,
-                           dissipation_hidden=dissipation_hidden, eps=eps, dissipation_rank=dissipation_rank,
-                           dissipation_projection=dissipation_projection, quadratic=quadratic, stencil=stencil,
-                           dissipation_symmetric=dissipation_symmetric, entropy_coercive=entropy_coercive,
-                           entropy_mixing=entropy_mixing, dissipation_channels=dissipation_channels,
-                           dissipation_mobility=dissipation_mobility, dissipation_log_state=dissipation_log_state)
+        self.config = dict(
+            dim=self.dim,
+            hidden=tuple(hidden),
+            entropy_hidden=entropy_hidden,
+            dissipation_hidden=dissipation_hidden,
+            eps=eps,
+            dissipation_rank=dissipation_rank,
+            dissipation_projection=dissipation_projection,
+            quadratic=quadratic,
+            stencil=stencil,
+            dissipation_symmetric=dissipation_symmetric,
+            entropy_coercive=entropy_coercive,
+            entropy_mixing=entropy_mixing,
+            dissipation_channels=dissipation_channels,
+            dissipation_mobility=dissipation_mobility,
+            dissipation_log_state=dissipation_log_state,
+        )
 
     def save(self, path) -> None:
         """Write the architecture and the learned weights to ``path`` (read back with :meth:`load`).
         Prescribed potentials are Python callables and are not saved: :meth:`load` asks for them."""
-        torch.save({"config": self.config, "state": self.state_dict(), "format": 1,
-                    "prescribed": [n for n, f in (("entropy", self._entropy_fn),
-                                                  ("dissipation", self._dissipation_fn)) if f is not None]}, path)
+        torch.save(
+            {
+                "config": self.config,
+                "state": self.state_dict(),
+                "format": 1,
+                "prescribed": [
+                    n
+                    for n, f in (("entropy", self._entropy_fn), ("dissipation", self._dissipation_fn))
+                    if f is not None
+                ],
+            },
+            path,
+        )
 
     @classmethod
-    def load(cls, path, entropy: EntropyFn | None = None, dissipation: DissipationFn | None = None,
-             map_location: str | torch.device | None = "cpu") -> "GradientDynamicsModel":
+    def load(
+        cls,
+        path,
+        entropy: EntropyFn | None = None,
+        dissipation: DissipationFn | None = None,
+        map_location: str | torch.device | None = "cpu",
+    ) -> GradientDynamicsModel:
         """A model saved with :meth:`save`; pass the prescribed potentials again if it had any."""
         saved = torch.load(path, map_location=map_location, weights_only=False)
         given = {"entropy": entropy, "dissipation": dissipation}

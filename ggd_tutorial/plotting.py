@@ -1,4 +1,5 @@
 """The book's figures as functions (matplotlib). Each returns the figure it drew."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
@@ -29,8 +30,14 @@ def plot_loss(history: FitHistory | dict[str, FitHistory], ax=None, title: str =
             ax.axvline(n_adam, color=line.get_color(), ls=":", lw=1)
     ax.set_xlabel("Adam step / L-BFGS evaluation")
     ax.set_ylabel("training MSE")
-    ax.set_title(title + ("  (dotted: switch to L-BFGS)" if any(
-        0 < sum(p == "adam" for p in h.phase) < len(h.loss) for h in histories.values()) else ""))
+    ax.set_title(
+        title
+        + (
+            "  (dotted: switch to L-BFGS)"
+            if any(0 < sum(p == "adam" for p in h.phase) < len(h.loss) for h in histories.values())
+            else ""
+        )
+    )
     if len(histories) > 1:
         ax.legend()
     fig.tight_layout()
@@ -38,7 +45,11 @@ def plot_loss(history: FitHistory | dict[str, FitHistory], ax=None, title: str =
 
 
 def plot_trajectory(
-    times: Tensor, true: Tensor, predicted: Tensor, labels: Sequence[str] | None = None, ax=None,
+    times: Tensor,
+    true: Tensor,
+    predicted: Tensor,
+    labels: Sequence[str] | None = None,
+    ax=None,
     title: str = "Test trajectory and prediction",
 ):
     """Components of one true trajectory (solid) and the model's rollout (dashed)."""
@@ -57,8 +68,13 @@ def plot_trajectory(
     return fig
 
 
-def plot_mse_histogram(per_trajectory_mse: Tensor, reference: float | None = None, ax=None,
-                       title: str = "Test velocity MSE per trajectory", reference_label: str = "thesis"):
+def plot_mse_histogram(
+    per_trajectory_mse: Tensor,
+    reference: float | None = None,
+    ax=None,
+    title: str = "Test velocity MSE per trajectory",
+    reference_label: str = "thesis",
+):
     """Histogram of per-trajectory MSEs on log-spaced bins, with an optional reference line."""
     v = _np(per_trajectory_mse)
     v = v[v > 0]
@@ -110,8 +126,12 @@ def plot_slices(
 
 
 def plot_diffusion_snapshots(
-    grid: Tensor, true: Tensor, predicted: Tensor, fractions: Sequence[float] = (0.0, 1 / 3, 2 / 3, 1.0),
-    title: str = "", axes=None,
+    grid: Tensor,
+    true: Tensor,
+    predicted: Tensor,
+    fractions: Sequence[float] = (0.0, 1 / 3, 2 / 3, 1.0),
+    title: str = "",
+    axes=None,
 ):
     """Profiles of one diffusion trajectory at fractions of its duration, true vs predicted."""
     x, y, p = _np(grid), _np(true), _np(predicted)
@@ -132,8 +152,9 @@ def plot_diffusion_snapshots(
     return fig
 
 
-def plot_entropy_production(times: Tensor, production: Tensor, ax=None,
-                            title: str = "Entropy production along predicted rollouts"):
+def plot_entropy_production(
+    times: Tensor, production: Tensor, ax=None, title: str = "Entropy production along predicted rollouts"
+):
     """dS/dt of the learned model along predicted trajectories (one line each); must stay >= 0."""
     t, s = _np(times), _np(production)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3.5))
@@ -180,7 +201,10 @@ def plot_dissipation_shape(nonlinearity: float = 1.0, x0: float = 2.0):
 
 
 def plot_kinetics_explorer(
-    W1: float = 4.0, W2: float = 4.0, Q_C: float = -1.0, t_end: float = 5.0,
+    W1: float = 4.0,
+    W2: float = 4.0,
+    Q_C: float = -1.0,
+    t_end: float = 5.0,
     c0: Sequence[float] = (0.9, 0.7, 0.1, 0.4),
 ):
     r"""Concentrations and entropy of the thesis network :math:`A+2B\rightleftharpoons C`,
@@ -199,13 +223,15 @@ def plot_kinetics_explorer(
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     for m, name in enumerate(system.species):
         axes[0].plot(t, _np(traj[:, m]), label=name)
-    axes[0].set(xlabel="time", ylabel="concentration",
-                title=f"$k_f$ = {kf[0]:.2g}, {kf[1]:.2g};  $k_b$ = {kb[0]:.2g}, {kb[1]:.2g}")
+    axes[0].set(
+        xlabel="time",
+        ylabel="concentration",
+        title=f"$k_f$ = {kf[0]:.2g}, {kf[1]:.2g};  $k_b$ = {kb[0]:.2g}, {kb[1]:.2g}",
+    )
     axes[0].legend(fontsize=8, ncol=2)
     entropy = _np(system.entropy(traj))
     axes[1].plot(t, entropy)
-    axes[1].set(xlabel="time", ylabel="$S(c(t))$",
-                title=f"Entropy: min increment {np.diff(entropy).min():.1e}")
+    axes[1].set(xlabel="time", ylabel="$S(c(t))$", title=f"Entropy: min increment {np.diff(entropy).min():.1e}")
     fig.tight_layout()
     return fig
 
@@ -257,7 +283,7 @@ def plot_noise_sweep(rows: Sequence[dict], title: str = "Test MSE against measur
     smallest = min([lv for lv in levels if lv > 0] or [1e-4])
     where = {lv: (lv if lv > 0 else smallest / 10) for lv in levels}
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for (model, estimator) in sorted({(r["model"], r["estimator"]) for r in rows}):
+    for model, estimator in sorted({(r["model"], r["estimator"]) for r in rows}):
         pts = sorted((where[r["noise"]], r["mse"]) for r in rows if (r["model"], r["estimator"]) == (model, estimator))
         ax.loglog(*zip(*pts), "o-" if model == "GGD" else "s--", label=f"{model}, {estimator}")
     ax.set_xticks([where[lv] for lv in levels], [f"{lv:g}" for lv in levels])
@@ -283,7 +309,15 @@ def interactive(draw: Callable[..., Any], **sliders):
 
 
 __all__ = [
-    "plot_loss", "plot_trajectory", "plot_mse_histogram", "plot_slices",
-    "plot_diffusion_snapshots", "plot_entropy_production", "plot_dissipation_shape",
-    "plot_kinetics_explorer", "plot_horizon_errors", "plot_noise_sweep", "interactive",
+    "plot_loss",
+    "plot_trajectory",
+    "plot_mse_histogram",
+    "plot_slices",
+    "plot_diffusion_snapshots",
+    "plot_entropy_production",
+    "plot_dissipation_shape",
+    "plot_kinetics_explorer",
+    "plot_horizon_errors",
+    "plot_noise_sweep",
+    "interactive",
 ]

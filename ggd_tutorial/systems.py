@@ -6,6 +6,7 @@ Every system offers ``velocity(x)`` (the right-hand side, computed directly),
 :math:`\partial_{x^*}\Xi|_{x^*=\partial_xS}` by autograd -- the tests check that
 both routes agree.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,9 +32,7 @@ def _require_positive(c: Tensor, what: str) -> None:
         return
     if not torch.all(c > 0):
         bad = c[~(c > 0)].flatten()[:3].tolist()
-        raise ValueError(
-            f"{what} needs strictly positive concentrations (log entropy); got values such as {bad}"
-        )
+        raise ValueError(f"{what} needs strictly positive concentrations (log entropy); got values such as {bad}")
 
 
 class GradientSystem:
@@ -137,9 +136,7 @@ class MassActionKinetics(GradientSystem):
     ) -> None:
         nu = torch.as_tensor(stoichiometry, dtype=torch.float64)
         if nu.ndim != 2:
-            raise ValueError(
-                f"stoichiometry must be a 2-D matrix (species x reactions), got {nu.ndim}-D"
-            )
+            raise ValueError(f"stoichiometry must be a 2-D matrix (species x reactions), got {nu.ndim}-D")
         if nu.shape[0] < 1 or nu.shape[1] < 1:
             raise ValueError(f"stoichiometry must be non-empty, got shape {tuple(nu.shape)}")
         if not torch.isfinite(nu).all():
@@ -158,7 +155,7 @@ class MassActionKinetics(GradientSystem):
         self.reactant_orders, self.product_orders = _orders(nu, reactants, products)  # alpha, beta
 
     @classmethod
-    def thesis_example(cls, W0: float | Sequence[float] = 4.0, Q: float | Sequence[float] = -1.0) -> "MassActionKinetics":
+    def thesis_example(cls, W0: float | Sequence[float] = 4.0, Q: float | Sequence[float] = -1.0) -> MassActionKinetics:
         r"""The thesis system :math:`A+2B\rightleftharpoons C`, :math:`C+D\rightleftharpoons A`
         (thesis parameters by default; ``W0`` per reaction and ``Q`` per species may be changed)."""
         nu = [[-1, 1], [-2, 0], [1, -1], [0, -1]]
@@ -193,8 +190,16 @@ class MassActionKinetics(GradientSystem):
         cache = self.__dict__.setdefault("_cache", {})
         if key not in cache:
             kf, kb = self.rate_constants
-            names = dict(nu=self.nu, kf=kf, kb=kb, alpha=self.reactant_orders, beta=self.product_orders,
-                         Q=self.Q, W0=self.W0, orders=self.reactant_orders + self.product_orders)
+            names = dict(
+                nu=self.nu,
+                kf=kf,
+                kb=kb,
+                alpha=self.reactant_orders,
+                beta=self.product_orders,
+                Q=self.Q,
+                W0=self.W0,
+                orders=self.reactant_orders + self.product_orders,
+            )
             cache[key] = {k: v.to(device=x.device, dtype=x.dtype) for k, v in names.items()}
         return cache[key]
 
@@ -264,8 +269,9 @@ class ReactionCycle:
     species = ["A", "B", "C"]
     dim = 3
 
-    def __init__(self, k_forward: Sequence[float] = (1.0, 1.0, 1.0),
-                 k_backward: Sequence[float] = (1.0, 1.0, 1.0)) -> None:
+    def __init__(
+        self, k_forward: Sequence[float] = (1.0, 1.0, 1.0), k_backward: Sequence[float] = (1.0, 1.0, 1.0)
+    ) -> None:
         self.kf = torch.as_tensor(k_forward, dtype=torch.float64)
         self.kb = torch.as_tensor(k_backward, dtype=torch.float64)
         if self.kf.shape != (3,) or self.kb.shape != (3,):
@@ -276,7 +282,7 @@ class ReactionCycle:
         self.matrix = self._rate_matrix()
 
     @classmethod
-    def driven(cls, affinity: float, rate: float = 1.0) -> "ReactionCycle":
+    def driven(cls, affinity: float, rate: float = 1.0) -> ReactionCycle:
         """Equal forward rates ``rate`` and backward rates ``rate * exp(-affinity / 3)``."""
         return cls((rate,) * 3, (rate * math.exp(-affinity / 3),) * 3)
 
@@ -326,8 +332,10 @@ def _orders(nu: Tensor, reactants, products) -> tuple[Tensor, Tensor]:
     alpha = torch.as_tensor(reactants, dtype=torch.float64)
     beta = torch.as_tensor(products, dtype=torch.float64)
     if alpha.shape != nu.shape or beta.shape != nu.shape:
-        raise ValueError(f"reactants and products must have the shape of stoichiometry {tuple(nu.shape)}, "
-                         f"got {tuple(alpha.shape)} and {tuple(beta.shape)}")
+        raise ValueError(
+            f"reactants and products must have the shape of stoichiometry {tuple(nu.shape)}, "
+            f"got {tuple(alpha.shape)} and {tuple(beta.shape)}"
+        )
     if (alpha < 0).any() or (beta < 0).any():
         raise ValueError("reaction orders must be non-negative")
     if not torch.equal(beta - alpha, nu):
@@ -386,9 +394,7 @@ class FickianDiffusion(GradientSystem):
       It needs :math:`c>0`.
     """
 
-    def __init__(
-        self, points: int = 64, D: float = 3e-3, length: float = 1.0, entropy: str = "quadratic"
-    ) -> None:
+    def __init__(self, points: int = 64, D: float = 3e-3, length: float = 1.0, entropy: str = "quadratic") -> None:
         if int(points) < 3:
             raise ValueError(f"points must be >= 3, got {points}")
         if not D > 0 or not length > 0:
@@ -467,4 +473,3 @@ class PorousMediumDiffusion(FickianDiffusion):
 
     def __repr__(self) -> str:
         return f"PorousMediumDiffusion(points={self.points}, D={self.D})"
-

@@ -25,6 +25,7 @@ What ``fit`` promises
   bugs) propagate.
 * Ctrl-C restores the best weights and re-raises (``on_interrupt="return"`` returns instead).
 """
+
 from __future__ import annotations
 
 import copy
@@ -209,8 +210,16 @@ def _training_set(data: TrajectoryData | TrajectorySet) -> TrajectorySet:
     return train
 
 
-def _check_arguments(model: nn.Module, train: TrajectorySet, adam_steps: int, lbfgs_steps: int,
-                     rollout_window: int, tol: float, max_time: float | None, on_interrupt: str) -> None:
+def _check_arguments(
+    model: nn.Module,
+    train: TrajectorySet,
+    adam_steps: int,
+    lbfgs_steps: int,
+    rollout_window: int,
+    tol: float,
+    max_time: float | None,
+    on_interrupt: str,
+) -> None:
     """Every check that can fail before the model is moved, cast or trained."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -231,8 +240,15 @@ def _check_arguments(model: nn.Module, train: TrajectorySet, adam_steps: int, lb
         raise ValueError("model has no trainable parameters (both potentials prescribed?)")
 
 
-def _training_pairs(model: nn.Module, train: TrajectorySet, window: int, max_points: int | None,
-                    time_stride: int, early_fraction: float, gen: torch.Generator):
+def _training_pairs(
+    model: nn.Module,
+    train: TrajectorySet,
+    window: int,
+    max_points: int | None,
+    time_stride: int,
+    early_fraction: float,
+    gen: torch.Generator,
+):
     """Inputs, targets and the map from inputs to predictions (the model, or a ``window``-step rollout)."""
     if not window:
         x, v = subsample(train, max_points, time_stride, early_fraction, gen)
@@ -253,8 +269,16 @@ def _training_pairs(model: nn.Module, train: TrajectorySet, window: int, max_poi
 class _Run:
     """One training run: data on the device, the best weights seen, the history, the progress bar."""
 
-    def __init__(self, model: nn.Module, predict: Callable[[Tensor], Tensor], x: Tensor, v: Tensor,
-                 device: torch.device, dtype: torch.dtype, max_time: float | None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        predict: Callable[[Tensor], Tensor],
+        x: Tensor,
+        v: Tensor,
+        device: torch.device,
+        dtype: torch.dtype,
+        max_time: float | None,
+    ) -> None:
         is_window = v.ndim == 3
         self.scale = float(((v - x[:, None]) ** 2).mean()) if is_window else float((v**2).mean())
         if not self.scale > 0:
@@ -263,8 +287,7 @@ class _Run:
         self.model, self.predict = model.to(device=device, dtype=dtype), predict
         model.train()
         self.params = [p for p in model.parameters() if p.requires_grad]
-        self.history = FitHistory(device=str(device), dtype=str(dtype).replace("torch.", ""),
-                                  train_points=x.shape[0])
+        self.history = FitHistory(device=str(device), dtype=str(dtype).replace("torch.", ""), train_points=x.shape[0])
         self.best_loss, self.best_state = math.inf, copy.deepcopy(model.state_dict())
         self.t0, self.max_time, self.bar = time.perf_counter(), max_time, None
 
@@ -380,9 +403,16 @@ class _Run:
                 return
 
     def new_lbfgs(self) -> torch.optim.LBFGS:
-        return torch.optim.LBFGS(self.params, lr=self.lr, max_iter=LBFGS_CHUNK,
-                                 max_eval=int(LBFGS_CHUNK * 1.25) + 5, history_size=self.history_size,
-                                 line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+        return torch.optim.LBFGS(
+            self.params,
+            lr=self.lr,
+            max_iter=LBFGS_CHUNK,
+            max_eval=int(LBFGS_CHUNK * 1.25) + 5,
+            history_size=self.history_size,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=0.0,
+            tolerance_change=0.0,
+        )
 
     def lbfgs_chunk(self, opt: torch.optim.LBFGS, iterations: int) -> None:
         """``iterations`` L-BFGS iterations. The strong-Wolfe search can fail on a NaN trial loss
@@ -415,8 +445,12 @@ class _Run:
         self.restore_best()
         if self.history.restarts_after_nonfinite >= MAX_NONFINITE_RESTARTS:
             self.history.stop_reason = "diverged"
-            warnings.warn(f"L-BFGS diverged (loss {loss:.3g}) {MAX_NONFINITE_RESTARTS + 1} times; restored the "
-                          f"best weights (loss {self.best_loss:.3g}) and stopped", RuntimeWarning, stacklevel=4)
+            warnings.warn(
+                f"L-BFGS diverged (loss {loss:.3g}) {MAX_NONFINITE_RESTARTS + 1} times; restored the "
+                f"best weights (loss {self.best_loss:.3g}) and stopped",
+                RuntimeWarning,
+                stacklevel=4,
+            )
             return False
         self.history.restarts_after_nonfinite += 1
         self.lr *= 0.5
@@ -439,16 +473,20 @@ class _Run:
         """Return the best weights seen and record their full-batch loss."""
         history = self.history
         if history.restarts_after_nonfinite and history.stop_reason != "diverged":
-            warnings.warn(f"L-BFGS met a non-finite or exploding loss {history.restarts_after_nonfinite} time(s); "
-                          "each time it restored the best weights and restarted with half the step",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"L-BFGS met a non-finite or exploding loss {history.restarts_after_nonfinite} time(s); "
+                "each time it restored the best weights and restarted with half the step",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         self.model.eval()
         final = self.full_loss()
         if not math.isfinite(final) or final > self.best_loss:
             self.restore_best()
             if not math.isfinite(final):
-                warnings.warn("training ended with a non-finite loss; restored the best weights", RuntimeWarning,
-                              stacklevel=3)
+                warnings.warn(
+                    "training ended with a non-finite loss; restored the best weights", RuntimeWarning, stacklevel=3
+                )
             final = self.full_loss()
         history.returned_loss = final
         return history
@@ -500,8 +538,9 @@ def rollout_windows(
     return (starts, follow) if index is None else (starts[index], follow[index])
 
 
-def _choose(time_index: Tensor, max_points: int | None, early_fraction: float,
-            generator: torch.Generator | None) -> Tensor | None:
+def _choose(
+    time_index: Tensor, max_points: int | None, early_fraction: float, generator: torch.Generator | None
+) -> Tensor | None:
     """Indices of the points (each at ``time_index`` along its trajectory) to keep; ``None`` keeps all.
     ``early_fraction`` of them are drawn with weight ``1 / (time_index + 1)``, the rest uniformly."""
     if not 0.0 <= early_fraction <= 1.0:

@@ -5,8 +5,10 @@ import torch
 
 
 def pytest_report_header(config):
-    return (f"torch {torch.__version__}, {torch.get_num_threads()} threads "
-            f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; the notebook kernels inherit it)")
+    return (
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads "
+        f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; the notebook kernels inherit it)"
+    )
 
 
 def pytest_collection_modifyitems(config, items):

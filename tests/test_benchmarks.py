@@ -4,6 +4,7 @@ The chapter "Why structure matters" shows benchmarks/structure.md (too slow to c
 book) and describes it in words; these tests tie the words to the numbers, so a re-run of the
 benchmark that changes a conclusion fails here until the text is updated too.
 """
+
 import re
 import statistics
 from pathlib import Path
@@ -63,7 +64,7 @@ def test_savgol_beats_central_differences_at_one_percent_noise(noise, system):
 def test_noisy_central_differences_hurt_the_kinetics_ggd_model_more_than_the_mlp(noise):
     ggd, mlp = noise[("kinetics", 1e-2, "central")]
     clean = noise[("kinetics", 0.0, "central")][0]
-    assert ggd > 2 * mlp and ggd > 100 * clean           # two orders of magnitude, above the MLP
+    assert ggd > 2 * mlp and ggd > 100 * clean  # two orders of magnitude, above the MLP
     assert noise[("kinetics", 1e-2, "savgol")][0] < 10 * clean
 
 
@@ -78,11 +79,12 @@ def test_diffusion_ggd_beats_the_mlp_at_every_noise_level_and_data_size(noise, s
 
 
 def test_kinetics_data_efficiency_is_mixed(sizes):
-    assert sizes[("kinetics", 4)][0] < sizes[("kinetics", 4)][1]      # GGD better with 4 trajectories
-    assert sizes[("kinetics", 16)][1] < sizes[("kinetics", 16)][0]    # MLP better with 16
+    assert sizes[("kinetics", 4)][0] < sizes[("kinetics", 4)][1]  # GGD better with 4 trajectories
+    assert sizes[("kinetics", 16)][1] < sizes[("kinetics", 16)][0]  # MLP better with 16
 
 
 # ---------------------------------------------------------------- benchmarks/defaults.md
+
 
 def _benchmark(name: str):
     """The script ``benchmarks/<name>.py`` as a module (its ``load``, ``report``, ...)."""
@@ -109,8 +111,14 @@ def test_every_book_system_trains_with_the_defaults_within_two_minutes():
 
 
 #: How far the worst default run may be from the tuned setting (stated in the README).
-DEFAULT_FACTOR = {"overdamped-1d": 10, "overdamped-2d": 5, "kinetics-prescribed-S": 130,
-                  "kinetics-prescribed-Xi": 15, "kinetics-free": 10, "diffusion": 150}
+DEFAULT_FACTOR = {
+    "overdamped-1d": 10,
+    "overdamped-2d": 5,
+    "kinetics-prescribed-S": 130,
+    "kinetics-prescribed-Xi": 15,
+    "kinetics-free": 10,
+    "diffusion": 150,
+}
 
 
 def test_defaults_stay_within_the_stated_factor_of_the_tuned_settings():
@@ -124,6 +132,7 @@ def test_defaults_stay_within_the_stated_factor_of_the_tuned_settings():
 # ---------------------------------------------------------------- benchmarks/fields.md
 # The diffusion chapter's four-way comparison (dense MLP, stencil GGD, local GGD, local CNN): each
 # statement of the chapter holds in every committed run of benchmarks/fields.py.
+
 
 @pytest.fixture(scope="module")
 def field_runs():
@@ -168,6 +177,7 @@ def test_no_ggd_model_lowers_the_true_entropy_away_from_equilibrium_and_the_dens
 # The kinetics chapter's "Why not ten times below the thesis?": the statements about the larger
 # budgets hold for the committed runs.
 
+
 def test_kinetics_variants_table_is_the_report_of_the_committed_runs():
     variants = _benchmark("kinetics_variants")
     assert (TABLE.parent / "kinetics_variants.md").read_text() == variants.report()
@@ -177,8 +187,10 @@ def test_twice_the_iterations_come_close_to_the_tenfold_target_but_not_in_the_wo
     from ggd_tutorial.experiments import THESIS_MSE
 
     rows = _benchmark("kinetics_variants").load()
-    for name, variant, within in [("kinetics-prescribed-S", "channels=0+lbfgs_steps=2400", 1.5),
-                                  ("kinetics-free", "lbfgs_steps=2400", 2.5)]:
+    for name, variant, within in [
+        ("kinetics-prescribed-S", "channels=0+lbfgs_steps=2400", 1.5),
+        ("kinetics-free", "lbfgs_steps=2400", 2.5),
+    ]:
         runs = [r for r in rows if r["name"] == name and r["variant"] == variant and r.get("study")]
         target = THESIS_MSE[name] / 10
         mse = [r["test_mse"] for r in runs]
@@ -192,8 +204,9 @@ def test_the_channel_statements_of_the_kinetics_chapter_hold_for_the_committed_r
     from ggd_tutorial.experiments import THESIS_MSE
 
     rows = _benchmark("kinetics_variants").load()
-    screening = {r["variant"]: r for r in rows if not r.get("study") and r["seed"] == 0
-                 and r["name"] == "kinetics-prescribed-S"}
+    screening = {
+        r["variant"]: r for r in rows if not r.get("study") and r["seed"] == 0 and r["name"] == "kinetics-prescribed-S"
+    }
     base, joint = screening["base"], screening["channels=0"]
     assert 4 < joint["test_mse"] / base["test_mse"] < 6.5  # "five times higher"
     assert 0.8 < joint["wall"] / base["wall"] < 1.25  # "in the same training time"
@@ -203,8 +216,11 @@ def test_the_channel_statements_of_the_kinetics_chapter_hold_for_the_committed_r
     free = {r["variant"]: r for r in rows if not r.get("study") and r["seed"] == 0 and r["name"] == "kinetics-free"}
     assert 0.7 < free["channels=1"]["test_mse"] / free["base"]["test_mse"] < 1.3  # "change little"
     # the robustness runs: ten times below the thesis in eight of ten, the worst 1.5 times above that
-    study = [r["values"]["kinetics-prescribed-S.test_mse"] for r in _benchmark("robustness").load()
-             if r["kind"] == "thesis" and r["name"] == "kinetics-prescribed-S" and r["dtype"] == "float64"]
+    study = [
+        r["values"]["kinetics-prescribed-S.test_mse"]
+        for r in _benchmark("robustness").load()
+        if r["kind"] == "thesis" and r["name"] == "kinetics-prescribed-S" and r["dtype"] == "float64"
+    ]
     target = THESIS_MSE["kinetics-prescribed-S"] / 10
     assert len(study) == 10 and sum(m <= target for m in study) == 8
     assert 1.3 < max(study) / target < 1.7
@@ -219,15 +235,21 @@ def test_both_the_weights_and_the_subsample_spread_a_both_learned_run_by_about_t
         assert len(mse) == 5 and 5 < max(mse) / min(mse) < 20, variant
         assert min(mse) == pytest.approx(low, rel=0.1) and max(mse) == pytest.approx(high, rel=0.1), variant
     # "still improving when the budget ends: twice the iterations lower the median fourfold" (same seeds)
-    twice = [r["test_mse"] for r in rows if r.get("study") and r["variant"] == "lbfgs_steps=2400"
-             and r["name"] == "kinetics-free"]
+    twice = [
+        r["test_mse"]
+        for r in rows
+        if r.get("study") and r["variant"] == "lbfgs_steps=2400" and r["name"] == "kinetics-free"
+    ]
     assert 3 < statistics.median(_free_base_seeds_0_to_2()) / statistics.median(twice) < 5.5
 
 
 def _free_base_seeds_0_to_2() -> list[float]:
     """Test MSEs of the both-learned robustness runs (float64) at seeds 0-2, both thread counts."""
-    return [r["values"]["kinetics-free.test_mse"] for r in _benchmark("robustness").load() if r["kind"] == "thesis"
-            and r["name"] == "kinetics-free" and r["dtype"] == "float64" and r["seed"] in (0, 1, 2)]
+    return [
+        r["values"]["kinetics-free.test_mse"]
+        for r in _benchmark("robustness").load()
+        if r["kind"] == "thesis" and r["name"] == "kinetics-free" and r["dtype"] == "float64" and r["seed"] in (0, 1, 2)
+    ]
 
 
 def test_the_mixing_prior_statements_of_the_kinetics_chapter_hold_for_the_committed_runs():
@@ -252,8 +274,11 @@ def test_the_mixing_prior_statements_of_the_kinetics_chapter_hold_for_the_commit
 
 
 def test_the_mobility_statements_of_the_kinetics_chapter_hold_for_the_committed_runs():
-    runs = [r["values"] for r in _benchmark("robustness").load() if r["kind"] == "thesis"
-            and r["name"] == "kinetics-prescribed-S-mobility" and r["dtype"] == "float64"]
+    runs = [
+        r["values"]
+        for r in _benchmark("robustness").load()
+        if r["kind"] == "thesis" and r["name"] == "kinetics-prescribed-S-mobility" and r["dtype"] == "float64"
+    ]
     assert len(runs) == 10
 
     def spread(quantity: str) -> tuple[float, float]:
@@ -267,12 +292,18 @@ def test_the_mobility_statements_of_the_kinetics_chapter_hold_for_the_committed_
     assert spread("equilibrium_error")[1] < 1e-9  # "within 1e-9"
     low, high = spread("extrapolation_share")  # "58 % to 78 %"
     assert f"{low:.0%}" == "58%" and f"{high:.0%}" == "78%"
-    screening = {r["variant"]: r for r in _benchmark("kinetics_variants").load() if not r.get("study")
-                 and r["seed"] == 0 and r["name"] == "kinetics-prescribed-S"}
+    screening = {
+        r["variant"]: r
+        for r in _benchmark("kinetics_variants").load()
+        if not r.get("study") and r["seed"] == 0 and r["name"] == "kinetics-prescribed-S"
+    }
     assert 0.2 < screening["mobility"]["wall"] / screening["base"]["wall"] < 0.33  # "at a quarter of the time"
     assert 7 < screening["base"]["test_mse"] / screening["mobility"]["test_mse"] < 9  # "beats the channels eight times"
-    channels = [r["values"]["kinetics-prescribed-S.test_mse"] for r in _benchmark("robustness").load()
-                if r["kind"] == "thesis" and r["name"] == "kinetics-prescribed-S" and r["dtype"] == "float64"]
+    channels = [
+        r["values"]["kinetics-prescribed-S.test_mse"]
+        for r in _benchmark("robustness").load()
+        if r["kind"] == "thesis" and r["name"] == "kinetics-prescribed-S" and r["dtype"] == "float64"
+    ]
     assert f"{min(channels):.1e}" == "5.3e-07" and f"{max(channels):.1e}" == "2.7e-06"  # "with the channels"
 
 
@@ -286,7 +317,9 @@ def test_both_priors_on_the_both_learned_model_reach_the_tenfold_target_in_four_
     assert max(good) <= THESIS_MSE["kinetics-free"] / 10  # "ten times below the thesis in four of five runs"
     assert f"{good[0]:.1e}" == "3.5e-07" and f"{good[-1]:.1e}" == "1.4e-06"
     assert 13.5 < runs[4]["test_mse"] / THESIS_MSE["kinetics-free"] < 14.5  # "fourteen times the thesis value"
-    screening = {r["variant"]: r for r in rows if not r.get("study") and r["seed"] == 0 and r["name"] == "kinetics-free"}
+    screening = {
+        r["variant"]: r for r in rows if not r.get("study") and r["seed"] == 0 and r["name"] == "kinetics-free"
+    }
     assert 0.4 < screening["mixing+mobility"]["wall"] / screening["base"]["wall"] < 0.6  # "half the training time"
 
 

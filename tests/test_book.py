@@ -1,4 +1,5 @@
 """The book's sources, generated notebooks and (when built) HTML pages."""
+
 import importlib.util
 import json
 import re
@@ -11,7 +12,18 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-CHAPTERS = ["intro", "gradient_dynamics", "icnn", "overdamped", "kinetics", "kinetics_priors", "diffusion", "structure", "own_system", "summary"]
+CHAPTERS = [
+    "intro",
+    "gradient_dynamics",
+    "icnn",
+    "overdamped",
+    "kinetics",
+    "kinetics_priors",
+    "diffusion",
+    "structure",
+    "own_system",
+    "summary",
+]
 
 
 def toc_files():
@@ -25,8 +37,9 @@ def test_toc_lists_every_chapter_and_sources_exist():
 
 
 def test_notebooks_are_in_sync_with_myst_sources():
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "sync_notebooks.py"), "--check"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "sync_notebooks.py"), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -46,7 +59,7 @@ def test_first_cell_installs_from_the_configured_repository(name):
     url, branch = repository()
     source = setup_source(name)
     assert f"git+{url}@{branch}" in source
-    install = source[source.index('"install"'):source.index("check=True")]
+    install = source[source.index('"install"') : source.index("check=True")]
     assert "torch" not in install, "the setup cell must not install or pin torch"
 
 
@@ -59,8 +72,9 @@ def run_setup_cell(monkeypatch, in_colab):
         monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
         # a fresh Colab runtime: ggd_tutorial is not installed yet
-        monkeypatch.setattr(importlib.util, "find_spec",
-                            lambda name, *a: None if name == "ggd_tutorial" else real_find_spec(name, *a))
+        monkeypatch.setattr(
+            importlib.util, "find_spec", lambda name, *a: None if name == "ggd_tutorial" else real_find_spec(name, *a)
+        )
     else:
         monkeypatch.setitem(sys.modules, "google.colab", None)  # import fails, as outside Colab
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
@@ -90,7 +104,9 @@ def test_every_system_chapter_states_runtime_and_asserts_levels():
         assert "Runtime on a 2-core CPU" in text
         assert re.search(r"lv\.check\(f?\"[\w{}.-]+\", mse", text), f"{name}: no asserted MSE level"
         assert not re.search(r"assert mse\w*(\[[^]]+\])?\s*<", text), f"{name}: a level not backed by the study"
-        assert "entropy_production" in text and re.search(r"assert (min\(\w+\.values\(\)\)|production\.min\(\)) >= -1e-12", text)
+        assert "entropy_production" in text and re.search(
+            r"assert (min\(\w+\.values\(\)\)|production\.min\(\)) >= -1e-12", text
+        )
 
 
 def _code_cells(name):
@@ -110,8 +126,9 @@ def test_checks_sit_in_collapsed_cells_apart_from_the_teaching_code(name):
         if tags & {"hide-input", "remove-input"}:
             if "colab-setup" not in tags and "remove-input" not in tags:
                 assert checks, f"{name}: a collapsed cell without checks:\n{cell.source}"
-                assert not re.search(r"^\w+\s*=|plt\.|plotting\.", cell.source, re.M), \
+                assert not re.search(r"^\w+\s*=|plt\.|plotting\.", cell.source, re.M), (
                     f"{name}: a collapsed check cell also defines or draws something:\n{cell.source}"
+                )
         else:
             assert not checks, f"{name}: checks in a teaching cell (move them to a hide-input cell):\n{cell.source}"
 

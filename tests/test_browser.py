@@ -10,25 +10,34 @@ Needs the built book (``jupyter-book build .``), Playwright's Python package and
 (``apt-get install chromium``; ``GGD_CHROMIUM`` names another binary). ``.ci/run`` installs
 both, so CI never skips this test.
 """
+
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-
 from test_book import CHAPTERS, HTML, repository
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = os.environ.get("GGD_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not HTML.exists(), reason="book not built: run `jupyter-book build .` first"),
-    pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                       reason="no Chromium: `apt-get install chromium` (or set GGD_CHROMIUM)"),
+    pytest.mark.skipif(
+        CHROMIUM is None and not os.environ.get("CI"),
+        reason="no Chromium: `apt-get install chromium` (or set GGD_CHROMIUM)",
+    ),
 ]
 
 # pydata-sphinx-theme 0.15 logs this once on a reader's first visit (empty localStorage) and then
@@ -63,8 +72,9 @@ def open_offline(browser, name):
     """The chapter page, loaded with every non-file request refused; returns (page, errors, refused)."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors, refused = [], []
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and m.text not in KNOWN_THEME_MESSAGES else None)
+    page.on(
+        "console", lambda m: errors.append(m.text) if m.type == "error" and m.text not in KNOWN_THEME_MESSAGES else None
+    )
     page.on("pageerror", lambda e: errors.append(str(e)))
 
     def offline(route):
@@ -94,10 +104,12 @@ def test_chapter_renders_offline(browser, name):
         broken = [i["src"] for i in images if not i["width"]]
         assert not broken, f"{name}: images not loaded: {broken}"
         url, branch = repository()
-        assert page.locator(f'a[href*="colab.research.google.com"][href*="/blob/{branch}/book/{name}.ipynb"]').count(), \
-            f"{name}: no Colab launch link"
-        assert page.locator('a[href$="{}.md"], a[href$="{}.ipynb"]'.format(name, name)).count(), \
+        assert page.locator(
+            f'a[href*="colab.research.google.com"][href*="/blob/{branch}/book/{name}.ipynb"]'
+        ).count(), f"{name}: no Colab launch link"
+        assert page.locator(f'a[href$="{name}.md"], a[href$="{name}.ipynb"]').count(), (
             f"{name}: no download button for the source"
+        )
         assert page.locator('button[onclick*="print"], .btn-download-pdf-button').count(), f"{name}: no PDF button"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

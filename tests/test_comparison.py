@@ -1,4 +1,5 @@
 """The comparison measures, the noise model, Savitzky-Golay targets and the rollout loss."""
+
 import math
 
 import pytest
@@ -78,8 +79,16 @@ def test_rollout_loss_learns_the_overdamped_particle_from_noisy_states():
     for window in (0, 4):  # 0: central-difference velocities, 4: rollout loss
         torch.manual_seed(0)
         model = g.GradientDynamicsModel(1, hidden=(8,))
-        history = g.fit(model, noisy, adam_steps=100, lbfgs_steps=100, adam_lr=1e-2, max_points=400,
-                        rollout_window=window, progress=False)
+        history = g.fit(
+            model,
+            noisy,
+            adam_steps=100,
+            lbfgs_steps=100,
+            adam_lr=1e-2,
+            max_points=400,
+            rollout_window=window,
+            progress=False,
+        )
         assert history.final_loss < history.loss[0]
         errors[window] = cmp.true_velocity_mse(model, system, x)
     assert errors[4] < 0.5 * errors[0], errors
@@ -103,9 +112,22 @@ def test_field_comparison_records_every_measure_of_the_four_models():
     result = cmp.field_comparison(seed=0, per_family=2, adam_steps=0, lbfgs_steps=30, max_points=200)
     record = result.record()
     assert list(record) == list(cmp.FIELD_MODELS)
-    keys = {"parameters", "train_s", "polynomial", "discontinuous", "gaussian spikes", "fourier", "exact",
-            "rollout_1x", "rollout_5x", "rollout_20x", "reached", "mass_drift", "violations_away"}
+    keys = {
+        "parameters",
+        "train_s",
+        "polynomial",
+        "discontinuous",
+        "gaussian spikes",
+        "fourier",
+        "exact",
+        "rollout_1x",
+        "rollout_5x",
+        "rollout_20x",
+        "reached",
+        "mass_drift",
+        "violations_away",
+    }
     assert all(set(r) == keys for r in record.values())
-    assert record["local GGD"]["mass_drift"] < 1e-12          # by construction, even after 30 iterations
+    assert record["local GGD"]["mass_drift"] < 1e-12  # by construction, even after 30 iterations
     assert record["local CNN"]["parameters"] < 600 and record["dense MLP"]["parameters"] > 5000
     assert result.horizons["local GGD"].predicted.shape[0] == 8  # 2 per family, 3 families + Fourier

@@ -1,4 +1,5 @@
 """Student copies hide every solution and leave an answer stub; instructor copies keep them."""
+
 import csv
 import json
 import re
@@ -27,9 +28,8 @@ def test_student_and_instructor_copies(tmp_path):
 
 
 sys.path.insert(0, str(ROOT / "tools"))
-from assignments import ASSIGNMENTS, SETUP  # noqa: E402
-
 import pytest  # noqa: E402
+from assignments import ASSIGNMENTS, SETUP  # noqa: E402
 
 
 def _run(*sources: str) -> None:
@@ -74,21 +74,27 @@ def test_nbgrader_grades_full_marks_and_docks_exactly_the_wrong_question(tmp_pat
     subs = tmp_path / "subs"
     subs.mkdir()
     (subs / "alice.ipynb").write_text(json.dumps(reference))
-    swapped = _answer_replaced(json.loads(json.dumps(reference)), "torch.exp(-a), W0 / 4 * torch.exp(a)",
-                               "torch.exp(a), W0 / 4 * torch.exp(-a)")
+    swapped = _answer_replaced(
+        json.loads(json.dumps(reference)),
+        "torch.exp(-a), W0 / 4 * torch.exp(a)",
+        "torch.exp(a), W0 / 4 * torch.exp(-a)",
+    )
     (subs / "bob.ipynb").write_text(json.dumps(swapped))
-    plausible = _answer_replaced(json.loads(json.dumps(reference)),
-                                 "(system.conjugate(c) * system.velocity(c)).sum(-1)",
-                                 "(system.conjugate(c) ** 2).sum(-1)")
+    plausible = _answer_replaced(
+        json.loads(json.dumps(reference)),
+        "(system.conjugate(c) * system.velocity(c)).sum(-1)",
+        "(system.conjugate(c) ** 2).sum(-1)",
+    )
     (subs / "carol.ipynb").write_text(json.dumps(plausible))
     subprocess.run([*tool, "release", "kinetics", "--course", str(course)], check=True)
     released = (course / "release" / "kinetics" / "kinetics.ipynb").read_text()
     assert "HIDDEN" not in released and "Wegscheider" not in released and "torch.exp(-a)" not in released
     (subs / "dave.ipynb").write_text(released)
     grades = tmp_path / "grades.csv"
-    subprocess.run([*tool, "grade", "kinetics", str(subs), "--course", str(course), "--csv", str(grades)],
-                   check=True)
+    subprocess.run([*tool, "grade", "kinetics", str(subs), "--course", str(course), "--csv", str(grades)], check=True)
     rows = {r["student"]: r for r in csv.DictReader(grades.open())}
-    score = {s: (float(r["rate-constants"]), float(r["analytic-production"]), float(r["total"])) for s, r in rows.items()}
+    score = {
+        s: (float(r["rate-constants"]), float(r["analytic-production"]), float(r["total"])) for s, r in rows.items()
+    }
     assert score == {"alice": (3, 2, 5), "bob": (0, 2, 2), "carol": (3, 0, 3), "dave": (0, 0, 0)}
     assert {r["max"] for r in rows.values()} == {"5"}

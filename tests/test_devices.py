@@ -1,6 +1,7 @@
 """The device/dtype contract: every function that runs a model works on the model's device and
 dtype and answers on the caller's (checked here across dtypes, which needs no GPU), and a smoke
 test of the book's train-rollout-check sequences on CUDA (skipped without one)."""
+
 import pytest
 import torch
 
@@ -43,7 +44,8 @@ def test_every_model_runner_aligns_inputs_and_answers_in_the_callers_dtype(model
     assert g.velocity_mse(model, data) == pytest.approx(g.velocity_mse(reference, data), rel=1e-3, abs=1e-7)
     gauge = g.fix_gauge(model, system, x)
     assert gauge.entropy_rank_correlation == pytest.approx(
-        g.fix_gauge(reference, system, x.double()).entropy_rank_correlation, abs=1e-3)
+        g.fix_gauge(reference, system, x.double()).entropy_rank_correlation, abs=1e-3
+    )
 
     horizons = comparison.horizon_errors(model, system, x, horizon=0.5, multiples=(1, 2))
     assert horizons.predicted.dtype == input_dtype

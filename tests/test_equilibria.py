@@ -1,4 +1,5 @@
 """Equilibria, spectra and conserved subspaces (ggd_tutorial.equilibria)."""
+
 import math
 
 import pytest

@@ -7,7 +7,10 @@ from ggd_tutorial import exercises as ex
 
 
 def rk4(f, x, dt):
-    k1 = f(x); k2 = f(x + dt / 2 * k1); k3 = f(x + dt / 2 * k2); k4 = f(x + dt * k3)
+    k1 = f(x)
+    k2 = f(x + dt / 2 * k1)
+    k3 = f(x + dt / 2 * k2)
+    k4 = f(x + dt * k3)
     return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
 
 
@@ -16,9 +19,14 @@ def test_rk4_check_accepts_reference_and_explains_typical_mistakes():
     assert ex.check_rk4_step(g.rk4_step)
     euler = ex.check_rk4_step(lambda f, x, dt: x + dt * f(x))
     assert not euler and "first-order" in euler.message
+
     def midpoint_k4(f, x, dt):  # k4 at the half step: drops to lower order
-        k1 = f(x); k2 = f(x + dt / 2 * k1); k3 = f(x + dt / 2 * k2); k4 = f(x + dt / 2 * k3)
+        k1 = f(x)
+        k2 = f(x + dt / 2 * k1)
+        k3 = f(x + dt / 2 * k2)
+        k4 = f(x + dt / 2 * k3)
         return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
     assert not ex.check_rk4_step(midpoint_k4)
     assert not ex.check_rk4_step(lambda f, x, dt: x)
     assert "raised" in ex.check_rk4_step(lambda f, x, dt: 1 / 0).message
@@ -70,7 +78,10 @@ def test_cosh_dual_check_accepts_the_reference_and_explains_typical_mistakes():
     for word, fn in mistakes.items():
         feedback = g.exercises.check_cosh_dual(fn)
         assert not feedback.passed, word
-        assert word.split()[0].lower() in feedback.message.lower() or word in ("wrong values", "shape"), (word, feedback)
+        assert word.split()[0].lower() in feedback.message.lower() or word in ("wrong values", "shape"), (
+            word,
+            feedback,
+        )
 
 
 def test_log_mean_check_accepts_the_reference_and_explains_typical_mistakes():

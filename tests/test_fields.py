@@ -1,5 +1,6 @@
 """The local field model: mass conservation, translation equivariance, GGD structure and grid
 independence for every weight value; the local baseline breaks what it should."""
+
 import pytest
 import torch
 

@@ -5,6 +5,7 @@ the project. The notebook is executed outside the repository, so it cannot read 
 or import the package from the source tree. Set GGD_SKIP_FRESH_VENV=1 to skip it where creating a
 virtual environment is not possible (CI always runs it).
 """
+
 import os
 import subprocess
 import sys
@@ -37,8 +38,9 @@ def test_generated_notebook_runs_after_only_pip_install(tmp_path):
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
 
     def pip(*args):
-        result = subprocess.run([str(python), "-m", "pip", "install", "-q", *args], env=env,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *args], env=env, capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
     # What a Colab runtime already has: torch (this version, so no other build is pulled) and a kernel.
@@ -48,13 +50,20 @@ def test_generated_notebook_runs_after_only_pip_install(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     nb = nbformat.read(ROOT / "book" / f"{NOTEBOOK}.ipynb", as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "import sys, ggd_tutorial\nprint(sys.prefix)\nprint(ggd_tutorial.__file__)"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell("import sys, ggd_tutorial\nprint(sys.prefix)\nprint(ggd_tutorial.__file__)")
+    )
     nbformat.write(nb, work / f"{NOTEBOOK}.ipynb")
     (work / "execute.py").write_text(EXECUTE)
 
-    result = subprocess.run([str(python), str(work / "execute.py"), str(work / f"{NOTEBOOK}.ipynb"), str(work)],
-                            cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [str(python), str(work / "execute.py"), str(work / f"{NOTEBOOK}.ipynb"), str(work)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     prefix, package = result.stdout.split()[-2:]
     assert Path(prefix).resolve() == venv.resolve(), "the notebook did not run in the fresh environment"

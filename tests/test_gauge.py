@@ -19,7 +19,9 @@ def test_gauge_recovers_known_scale_shift_for_overdamped():
 def test_gauge_recovers_q_for_kinetics_and_reports_errors():
     system = g.MassActionKinetics.thesis_example()
     q = 0.8 * system.conservation_laws()[1]
-    model = g.GradientDynamicsModel(4, entropy=lambda c: system.entropy(c) + c @ q + 2.0, dissipation=system.dissipation)
+    model = g.GradientDynamicsModel(
+        4, entropy=lambda c: system.entropy(c) + c @ q + 2.0, dissipation=system.dissipation
+    )
     states = g.uniform_box(300, 4, 0.01, 1.0, seed=1)
     fit = g.fix_gauge(model, system, states, fit_scale=False)
     assert torch.allclose(fit.linear, q, atol=1e-10)

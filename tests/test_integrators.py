@@ -61,8 +61,8 @@ def test_rollout_of_a_model_that_needs_autograd_matches_the_exact_solution():
     traj = g.rollout(model, x0, 0.05, 41)
     exact = x0[:, None] * torch.exp(-1.5 * 0.05 * torch.arange(41.0))[None, :, None]
     err = float((traj - exact).abs().max())
-    assert err < 1e-6, err     # RK4 at h*gamma = 0.075: global error ~ 1e-7
-    assert err > 0             # not the identity by accident
+    assert err < 1e-6, err  # RK4 at h*gamma = 0.075: global error ~ 1e-7
+    assert err > 0  # not the identity by accident
 
 
 def test_rollout_bad_input():
@@ -81,9 +81,9 @@ def test_rollout_runs_on_the_models_dtype_and_returns_the_callers():
     model32.load_state_dict({k: v.float() for k, v in model64.state_dict().items()})
     x64 = torch.tensor([[0.3, -0.2], [0.5, 0.1]], dtype=torch.float64)
     reference = g.rollout(model64, x64, 0.05, 20)
-    mixed = g.rollout(model32, x64, 0.05, 20)          # float32 model, float64 states
+    mixed = g.rollout(model32, x64, 0.05, 20)  # float32 model, float64 states
     assert mixed.dtype == torch.float64 and mixed.device == x64.device
     assert torch.allclose(mixed, reference, atol=1e-5)
-    back = g.rollout(model64, x64.float(), 0.05, 20)    # float64 model, float32 states
+    back = g.rollout(model64, x64.float(), 0.05, 20)  # float64 model, float32 states
     assert back.dtype == torch.float32
     assert torch.allclose(back.double(), reference, atol=1e-6)

@@ -1,4 +1,5 @@
 """Your own data in: lists of trajectories and CSV files, every bad input refused with a clear message."""
+
 import math
 
 import numpy as np
@@ -28,7 +29,7 @@ def test_trajectories_of_different_lengths_and_start_times():
     assert math.isfinite(mse) and mse < 1e-8
     per = g.velocity_mse(exact, data, per_trajectory=True)
     assert per.shape == (len(data.test),) and torch.isfinite(per).all()
-    assert g.rollout_mse(exact, data) < 1e-12   # RK4 of the exact field, padding ignored
+    assert g.rollout_mse(exact, data) < 1e-12  # RK4 of the exact field, padding ignored
 
 
 def test_a_model_trains_on_ragged_data():
@@ -51,7 +52,7 @@ def test_csv_round_trip(tmp_path):
     assert data.dt == pytest.approx(0.01)
     for k, x in enumerate(pieces):
         stored = data.trajectories[k, : len(x)].numpy()
-        assert np.array_equal(stored, x)   # repr() round-trips floats exactly
+        assert np.array_equal(stored, x)  # repr() round-trips floats exactly
 
 
 def test_csv_rows_may_come_in_any_order(tmp_path):
@@ -64,18 +65,21 @@ def test_csv_rows_may_come_in_any_order(tmp_path):
 
 
 BAD_ARRAYS = {
-    "nan": (lambda: ([decay(10)[0], np.array([[1.0, 2.0], [np.nan, 1.0], [1.0, 1.0]])], dict(dt=0.1)),
-            r"trajectory 1, sample 1, component 0 is nan"),
+    "nan": (
+        lambda: ([decay(10)[0], np.array([[1.0, 2.0], [np.nan, 1.0], [1.0, 1.0]])], dict(dt=0.1)),
+        r"trajectory 1, sample 1, component 0 is nan",
+    ),
     "inf": (lambda: ([np.array([[1.0], [np.inf], [1.0]])], dict(dt=0.1)), "NaN or inf"),
     "too short": (lambda: ([decay(10)[0], decay(2)[0]], dict(dt=0.1)), "trajectory 1 has 2 samples"),
     "non-increasing times": (lambda: ([decay(4)[0]], dict(times=[[0.0, 0.1, 0.1, 0.2]])), r"times must increase"),
     "decreasing times": (lambda: ([decay(3)[0]], dict(times=[[0.2, 0.1, 0.0]])), r"times must increase"),
     "non-uniform times": (lambda: ([decay(4)[0]], dict(times=[[0.0, 0.1, 0.3, 0.4]])), "non-uniform time steps"),
-    "mixed steps": (lambda: ([decay(4)[0], decay(4)[0]], dict(times=[np.arange(4) * 0.1, np.arange(4) * 0.2])),
-                    "different steps"),
+    "mixed steps": (
+        lambda: ([decay(4)[0], decay(4)[0]], dict(times=[np.arange(4) * 0.1, np.arange(4) * 0.2])),
+        "different steps",
+    ),
     "mixed dimensions": (lambda: ([decay(5)[0], np.ones((5, 3))], dict(dt=0.1)), r"mixed state dimensions \[2, 3\]"),
-    "negative concentration": (lambda: ([decay(5)[0] - 0.6], dict(dt=0.1, positive=True)),
-                               "positive=True"),
+    "negative concentration": (lambda: ([decay(5)[0] - 0.6], dict(dt=0.1, positive=True)), "positive=True"),
     "both times and dt": (lambda: ([decay(5)[0]], dict(dt=0.1, times=[np.arange(5)])), "either times"),
     "neither": (lambda: ([decay(5)[0]], dict()), "either times"),
     "stamps count": (lambda: ([decay(5)[0]], dict(times=[np.arange(4)])), "4 time stamps for 5 samples"),
@@ -92,13 +96,16 @@ def test_bad_arrays_are_refused_with_a_message_that_names_the_problem(case):
         g.trajectories_from_arrays(states, **kwargs)
 
 
-@pytest.mark.parametrize("text, match", [
-    ("trajectory,time,A\n0,0.0,1.0\n0,0.1,oops\n0,0.2,1.0\n", r"line 3, column 'A': 'oops' is not a number"),
-    ("id,time,A\n0,0.0,1.0\n", "no column 'trajectory'"),
-    ("trajectory,time\n0,0.0\n", "no state columns"),
-    ("trajectory,time,A\n", "no data rows"),
-    ("trajectory,time,A\n0,0.0,1.0\n0,0.0,1.0\n0,0.1,1.0\n", "times must increase"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("trajectory,time,A\n0,0.0,1.0\n0,0.1,oops\n0,0.2,1.0\n", r"line 3, column 'A': 'oops' is not a number"),
+        ("id,time,A\n0,0.0,1.0\n", "no column 'trajectory'"),
+        ("trajectory,time\n0,0.0\n", "no state columns"),
+        ("trajectory,time,A\n", "no data rows"),
+        ("trajectory,time,A\n0,0.0,1.0\n0,0.0,1.0\n0,0.1,1.0\n", "times must increase"),
+    ],
+)
 def test_bad_csv_files_are_refused(tmp_path, text, match):
     path = tmp_path / "bad.csv"
     path.write_text(text)

@@ -3,11 +3,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import hessian_eigenvalues
 
 import ggd_tutorial as g
 from ggd_tutorial.networks import ConcaveEntropy, ConvexDissipation, positive_weight
-
-from conftest import hessian_eigenvalues
 
 
 def randomize(module, scale=1.0, seed=0):
@@ -70,7 +69,7 @@ def test_symmetric_dissipation_is_even_in_the_conjugate_and_the_plain_one_is_not
     assert torch.allclose(even(x, y), even(x, -y), rtol=1e-12, atol=1e-12)
     assert torch.allclose(even.gradient(x, y), -even.gradient(x, -y), atol=1e-10)  # odd fluxes
     plain = randomize(ConvexDissipation(3, hidden=(8, 8)), seed=seed)
-    assert (plain(x, y) - plain(x, -y)).abs().max() > 1e-3   # the option is what makes it even
+    assert (plain(x, y) - plain(x, -y)).abs().max() > 1e-3  # the option is what makes it even
     model = g.GradientDynamicsModel(3, hidden=(8,), dissipation_symmetric=True)
     assert model.dissipation_net.symmetric
 
@@ -207,8 +206,9 @@ def test_stencil_quadratic_is_the_periodic_convolution(stencil, dim):
     with torch.no_grad():
         q.weight.copy_(torch.randn(2 * stencil + 1))
     z = torch.randn(3, dim, dtype=q.weight.dtype)
-    bz = torch.stack([sum(q.weight[k] * z[:, (i + k - stencil) % dim] for k in range(2 * stencil + 1))
-                      for i in range(dim)], -1)  # (Bz)_i = sum_k w_k z_{i+k-s}, indices mod n
+    bz = torch.stack(
+        [sum(q.weight[k] * z[:, (i + k - stencil) % dim] for k in range(2 * stencil + 1)) for i in range(dim)], -1
+    )  # (Bz)_i = sum_k w_k z_{i+k-s}, indices mod n
     assert torch.allclose(q(z), 0.5 * (bz**2).sum(-1), rtol=1e-12)
 
 
@@ -281,8 +281,9 @@ def test_mixing_entropy_extrapolates_the_log_and_refuses_nonpositive_states():
 
 def test_mixing_entropy_contains_the_mass_action_entropy():
     system = g.MassActionKinetics.thesis_example()
-    model = g.GradientDynamicsModel(4, hidden=(8, 8), quadratic=False, entropy_mixing=True,
-                                    dissipation=system.dissipation).double()
+    model = g.GradientDynamicsModel(
+        4, hidden=(8, 8), quadratic=False, entropy_mixing=True, dissipation=system.dissipation
+    ).double()
     net = model.entropy_net
     with torch.no_grad():  # network part affine: constant hidden units, S = sum (c - c ln c) - (1 + Q) . c + const
         for lin in net.input_maps[:-1]:
@@ -336,8 +337,12 @@ def test_channel_dissipation_is_convex_shifted_and_separable(seed, fixed):
 
 def test_channel_model_conserves_exactly_and_survives_save_and_load(tmp_path):
     system = g.MassActionKinetics.thesis_example()
-    model = randomize(g.GradientDynamicsModel(4, hidden=(8,), dissipation_projection=system.nu,
-                                              dissipation_channels=True, quadratic=False), seed=3)
+    model = randomize(
+        g.GradientDynamicsModel(
+            4, hidden=(8,), dissipation_projection=system.nu, dissipation_channels=True, quadratic=False
+        ),
+        seed=3,
+    )
     c = torch.rand(30, 4) + 0.05
     xdot = model(c)
     assert xdot.abs().max() > 1e-3
@@ -375,8 +380,17 @@ def test_mobility_dissipation_is_convex_vanishes_at_zero_and_has_its_closed_form
 
 def test_mobility_model_conserves_exactly_has_a_nonnegative_entropy_production_and_survives_save_and_load(tmp_path):
     system = g.MassActionKinetics.thesis_example()
-    model = randomize(g.GradientDynamicsModel(4, hidden=(8,), entropy=system.entropy, dissipation_projection=system.nu,
-                                              dissipation_mobility=True, dissipation_log_state=True), seed=3)
+    model = randomize(
+        g.GradientDynamicsModel(
+            4,
+            hidden=(8,),
+            entropy=system.entropy,
+            dissipation_projection=system.nu,
+            dissipation_mobility=True,
+            dissipation_log_state=True,
+        ),
+        seed=3,
+    )
     c = torch.rand(30, 4) + 0.05
     xdot = model(c)
     assert xdot.abs().max() > 1e-3
@@ -408,8 +422,14 @@ def test_the_true_mobility_in_the_model_reproduces_mass_action():
 
 def test_mobility_error_is_zero_for_the_true_mobility_and_refuses_a_model_without_one():
     system = g.MassActionKinetics.thesis_example()
-    model = g.GradientDynamicsModel(4, hidden=(4,), entropy=system.entropy, dissipation_projection=system.nu,
-                                    dissipation_mobility=True, dissipation_log_state=True)
+    model = g.GradientDynamicsModel(
+        4,
+        hidden=(4,),
+        entropy=system.entropy,
+        dissipation_projection=system.nu,
+        dissipation_mobility=True,
+        dissipation_log_state=True,
+    )
     c = torch.rand(40, 4) + 0.01
     assert g.metrics.mobility_error(model, system, c) > 0.01  # random weights: far off
     model.dissipation_net.mobility = system.mobility

@@ -1,4 +1,5 @@
 """The explorer figures and the slider helper (the book's static and interactive figures)."""
+
 import matplotlib
 
 matplotlib.use("Agg")

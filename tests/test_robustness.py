@@ -4,6 +4,7 @@
 counts); ``benchmarks/robustness.md`` is its report. A level tuned to one lucky run, or a claim
 that failed in some run, fails here.
 """
+
 import importlib.util
 from pathlib import Path
 
@@ -38,9 +39,13 @@ def test_every_level_keeps_its_margin_from_the_worst_run(runs, key):
     assert len(values) >= 6, f"{key}: only {len(values)} runs in the study"
     assert {r["threads"] for r in runs if key in r["values"]} == {1, 2}, f"{key}: not run at 1 and 2 threads"
     if level.sense == "<=":
-        assert level.bound >= levels.MARGIN * max(values), f"{key}: worst run {max(values):.3e}, level {level.bound:.3e}"
+        assert level.bound >= levels.MARGIN * max(values), (
+            f"{key}: worst run {max(values):.3e}, level {level.bound:.3e}"
+        )
     else:
-        assert level.bound <= min(values) / levels.MARGIN, f"{key}: worst run {min(values):.3e}, level {level.bound:.3e}"
+        assert level.bound <= min(values) / levels.MARGIN, (
+            f"{key}: worst run {min(values):.3e}, level {level.bound:.3e}"
+        )
 
 
 @pytest.mark.parametrize("claim", cmp.ASSERTED_CLAIMS)
@@ -61,5 +66,6 @@ def test_level_check_passes_and_fails():
 
 
 def test_the_committed_report_is_the_report_of_the_committed_runs(study):
-    assert (BENCH / "robustness.md").read_text() == study.report(), \
+    assert (BENCH / "robustness.md").read_text() == study.report(), (
         "benchmarks/robustness.md is stale: run `python benchmarks/robustness.py report`"
+    )

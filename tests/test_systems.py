@@ -153,8 +153,10 @@ def test_heat_exchange_is_the_ggd_of_its_stated_potentials_and_conserves_energy(
 
     def dissipation(U, U_star):
         T = U / C
-        return sum(0.5 * k * (T[:, i] * T[:, j]) ** 1.5 * (U_star[:, i] - U_star[:, j]) ** 2
-                   for (i, j), k in ex.CONDUCTANCE.items())
+        return sum(
+            0.5 * k * (T[:, i] * T[:, j]) ** 1.5 * (U_star[:, i] - U_star[:, j]) ** 2
+            for (i, j), k in ex.CONDUCTANCE.items()
+        )
 
     model = g.GradientDynamicsModel(3, entropy=ex.heat_exchange_entropy, dissipation=dissipation)
     assert torch.allclose(model(U), ex.heat_exchange(U), atol=1e-12)
@@ -211,15 +213,15 @@ def test_reaction_cycle_conserves_the_total_and_breaks_detailed_balance_exactly_
         assert cycle.affinity == pytest.approx(affinity, abs=1e-12)
         v = cycle(c)
         assert torch.allclose(v, cycle.reaction_rates(c) @ cycle.nu.T, atol=1e-14)  # xdot = nu r
-        assert float(v.sum(-1).abs().max()) < 1e-14                                 # total conserved
+        assert float(v.sum(-1).abs().max()) < 1e-14  # total conserved
         ss = cycle.steady_state(total=2.0)
         assert float(ss.sum()) == pytest.approx(2.0) and float(cycle(ss[None]).abs().max()) < 1e-13
         J = cycle.reaction_rates(ss[None])[0]
         assert torch.allclose(J, J[0].expand(3), atol=1e-13)  # one flux J around the cycle
         if affinity == 0:
-            assert float(J.abs().max()) < 1e-13                   # detailed balance: every reaction at rest
+            assert float(J.abs().max()) < 1e-13  # detailed balance: every reaction at rest
         else:
-            assert float(J.min()) > 1e-3                          # a circulating flux, forever
+            assert float(J.min()) > 1e-3  # a circulating flux, forever
     kf, kb = 1.0, math.exp(-9.0 / 3)
     values = torch.linalg.eigvals(ReactionCycle.driven(9.0).matrix)
     values = values[values.abs().argsort()[1:]]

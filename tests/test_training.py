@@ -65,6 +65,7 @@ def test_float32_training_decreases_the_loss():
 # Each promise has a check; `test_each_check_fails_without_its_safety` removes the safety and shows
 # that the same check then fails.
 
+
 class Toy(torch.nn.Module):
     """xdot = -a x (the data are xdot = -x, so the best a is 1), with hooks that misbehave."""
 
@@ -90,10 +91,12 @@ def training_mse(model, data):
 
 def poison_weights_after(calls):
     """A step that lands on NaN weights (the NaN reaches the parameters themselves)."""
+
     def misbehave(model):
         if model.calls > calls:
             with torch.no_grad():
                 model.a.fill_(float("nan"))
+
     return misbehave
 
 
@@ -115,6 +118,7 @@ def interrupt_after(calls, poison=True):
                 with torch.no_grad():
                     model.a.fill_(float("nan"))
             raise KeyboardInterrupt
+
     return misbehave
 
 
@@ -124,32 +128,35 @@ def check_interrupt_restores_and_reraises(fit):
     with pytest.warns(RuntimeWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
         fit(model, data, adam_steps=10, lbfgs_steps=40, progress=False, max_points=None)
     assert torch.isfinite(model.a).all(), "Ctrl-C left NaN weights"
-    assert 0.1 < float(model.a.detach()) <= 1.0 + 1e-6   # the best weights seen, after some progress
+    assert 0.1 < float(model.a.detach()) <= 1.0 + 1e-6  # the best weights seen, after some progress
 
 
 def hiccup_at(calls):
     """NaN losses on two calls only: a bad trial point of the line search."""
+
     def misbehave(model):
         if calls < model.calls <= calls + 2:
             with torch.no_grad():
                 model.a.mul_(float("nan"))
+
     return misbehave
 
 
 def check_one_bad_trial_point_does_not_end_training(fit):
     _, data = small_overdamped()
-    model = Toy(hiccup_at(12))   # at the start of L-BFGS
+    model = Toy(hiccup_at(12))  # at the start of L-BFGS
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         history = fit(model, data, adam_steps=10, lbfgs_steps=60, progress=False, max_points=None)
     assert history.restarts_after_nonfinite >= 1 and history.stop_reason != "diverged"
-    assert abs(float(model.a.detach()) - 1.0) < 1e-2, float(model.a.detach())   # stopping at the NaN leaves a near 0.2
+    assert abs(float(model.a.detach()) - 1.0) < 1e-2, float(model.a.detach())  # stopping at the NaN leaves a near 0.2
 
 
 def device_error_after(calls):
     def misbehave(model):
-        if model.calls > calls and torch.is_grad_enabled():   # inside an optimizer step
+        if model.calls > calls and torch.is_grad_enabled():  # inside an optimizer step
             raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
     return misbehave
 
 
@@ -200,16 +207,16 @@ def test_fit_keeps_its_promise(check):
 def _without_safety(monkeypatch, name):
     """Remove one safety of fit (what the matching check must catch)."""
     run = g.training._Run
-    if name == "restore_best":                 # never go back to the best weights
+    if name == "restore_best":  # never go back to the best weights
         monkeypatch.setattr(run, name, lambda self: None)
-    elif name == "restart_after_divergence":   # the old behaviour: stop for good at the first NaN
+    elif name == "restart_after_divergence":  # the old behaviour: stop for good at the first NaN
         monkeypatch.setattr(run, name, lambda self, loss: self.restore_best() or False)
-    elif name == "interrupted":                # swallow Ctrl-C without restoring
+    elif name == "interrupted":  # swallow Ctrl-C without restoring
         monkeypatch.setattr(run, name, lambda self: None)
-    elif name == "read_losses":                # never look at Adam's losses
+    elif name == "read_losses":  # never look at Adam's losses
         original_read = run.read_losses
         monkeypatch.setattr(run, name, lambda self, pending: original_read(self, pending) or True)
-    elif name == "lbfgs_chunk":                # catch every error as if it were divergence
+    elif name == "lbfgs_chunk":  # catch every error as if it were divergence
         original = run.lbfgs_chunk
 
         def broad(self, opt, k):
@@ -217,8 +224,9 @@ def _without_safety(monkeypatch, name):
                 original(self, opt, k)
             except Exception:
                 self.history.record(math.nan, "lbfgs", self.t0)
+
         monkeypatch.setattr(run, name, broad)
-    elif name == "_check_arguments":           # check the arguments only after moving and casting the model
+    elif name == "_check_arguments":  # check the arguments only after moving and casting the model
         original, seen = g.training._check_arguments, {}
         monkeypatch.setattr(g.training, name, lambda *args: seen.setdefault("args", args))
         original_init = run.__init__
@@ -226,6 +234,7 @@ def _without_safety(monkeypatch, name):
         def late(self, *args, **kwargs):
             original_init(self, *args, **kwargs)
             original(*seen["args"])
+
         monkeypatch.setattr(run, "__init__", late)
 
 
@@ -245,8 +254,13 @@ def test_fit_rejects_bad_arguments():
     with pytest.raises(ValueError, match="no trainable"):
         s = g.OverdampedParticle(1)
         g.fit(g.GradientDynamicsModel(1, entropy=s.entropy, dissipation=s.dissipation), data, progress=False)
-    for bad in (dict(tol=-1), dict(max_time=0), dict(on_interrupt="ignore"), dict(rollout_window=-1),
-                dict(adam_steps=-1)):
+    for bad in (
+        dict(tol=-1),
+        dict(max_time=0),
+        dict(on_interrupt="ignore"),
+        dict(rollout_window=-1),
+        dict(adam_steps=-1),
+    ):
         with pytest.raises(ValueError):
             g.fit(g.GradientDynamicsModel(1), data, progress=False, **bad)
     with pytest.raises(ValueError, match="dim"):
@@ -257,8 +271,9 @@ def test_interrupt_can_return_the_history_instead():
     _, data = small_overdamped()
     model = Toy(interrupt_after(14))
     with pytest.warns(RuntimeWarning, match="interrupted"):
-        history = g.fit(model, data, adam_steps=10, lbfgs_steps=40, progress=False, on_interrupt="return",
-                        max_points=None)
+        history = g.fit(
+            model, data, adam_steps=10, lbfgs_steps=40, progress=False, on_interrupt="return", max_points=None
+        )
     assert history.stop_reason == "interrupted" and torch.isfinite(model.a).all()
     assert history.returned_loss == pytest.approx(training_mse(model, data), rel=1e-12)
 

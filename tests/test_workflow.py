@@ -1,5 +1,6 @@
 """The publishing workflow cannot run here; check it against GitHub's workflow schema and
 against what the README promises (its two steps, strict build, Pages deployment)."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,11 @@ WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "book
 
 def test_workflow_matches_the_github_schema():
     pytest.importorskip("check_jsonschema", reason="pip install check-jsonschema")
-    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-                             str(WORKFLOW)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -7,6 +7,7 @@ also sees (the package's self-check in :mod:`ggd_tutorial.exercises`, which expl
 answer) and then hidden tests, independent properties that the student copy omits and
 ``nbgrader autograde`` puts back. Every answer runs in seconds: no training.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

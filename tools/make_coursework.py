@@ -15,6 +15,7 @@ submissions named ``<student>.ipynb``, runs ``nbgrader autograde`` (hidden tests
 source, so edited tests do not count) and writes a CSV with one row per student and the points of
 every question.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,6 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-
 from assignments import ASSIGNMENTS, SETUP, Question
 from sync_notebooks import finish, setup_cell  # the same Colab setup cell, kernel and cell ids as the book
 
@@ -67,8 +67,14 @@ def _cell(kind: str, source: str, grade_id: str, points: int | None = None) -> n
     """A cell with nbgrader metadata: ``prompt`` (read-only markdown), ``setup`` (read-only code),
     ``answer`` (the student edits it) or ``tests`` (read-only, worth ``points``)."""
     make = nbformat.v4.new_markdown_cell if kind == "prompt" else nbformat.v4.new_code_cell
-    meta = {"grade": kind == "tests", "grade_id": grade_id, "locked": kind != "answer",
-            "schema_version": 3, "solution": kind == "answer", "task": False}
+    meta = {
+        "grade": kind == "tests",
+        "grade_id": grade_id,
+        "locked": kind != "answer",
+        "schema_version": 3,
+        "solution": kind == "answer",
+        "task": False,
+    }
     if points is not None:
         meta["points"] = points
     return make(source, metadata={"nbgrader": meta})
@@ -81,18 +87,28 @@ def _tests(question: Question) -> str:
 def assignment_notebook(chapter: str, questions: list[Question]) -> nbformat.NotebookNode:
     """The nbgrader source notebook of one chapter: reference answers and all tests."""
     total = sum(q.points for q in questions)
-    intro = (f"# Assignment: {chapter.replace('_', ' ')}\n\n{len(questions)} questions, {total} points. "
-             "Replace each `raise NotImplementedError()` by your answer and run every cell; the checks "
-             "under each answer tell you what is wrong. More tests run when it is graded.")
+    intro = (
+        f"# Assignment: {chapter.replace('_', ' ')}\n\n{len(questions)} questions, {total} points. "
+        "Replace each `raise NotImplementedError()` by your answer and run every cell; the checks "
+        "under each answer tell you what is wrong. More tests run when it is graded."
+    )
     cells = [_cell("prompt", intro, "intro"), _cell("setup", SETUP, "setup")]
     for i, q in enumerate(questions, 1):
-        cells += [_cell("prompt", f"## Question {i} ({q.points} points)\n\n{q.prompt}", f"{q.name}-prompt"),
-                  _cell("answer", q.solution, f"{q.name}-answer"),
-                  _cell("tests", _tests(q), f"{q.name}-tests", q.points)]
+        cells += [
+            _cell("prompt", f"## Question {i} ({q.points} points)\n\n{q.prompt}", f"{q.name}-prompt"),
+            _cell("answer", q.solution, f"{q.name}-answer"),
+            _cell("tests", _tests(q), f"{q.name}-tests", q.points),
+        ]
     nb = nbformat.v4.new_notebook(cells=cells)
     colab = setup_cell()
-    colab.metadata["nbgrader"] = {"grade": False, "grade_id": "colab-setup", "locked": True,
-                                  "schema_version": 3, "solution": False, "task": False}
+    colab.metadata["nbgrader"] = {
+        "grade": False,
+        "grade_id": "colab-setup",
+        "locked": True,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    }
     nb.cells.insert(0, colab)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     for i, cell in enumerate(nb.cells):
@@ -106,7 +122,8 @@ def write_course(course: Path) -> None:
     (course / "nbgrader_config.py").write_text(
         "c = get_config()  # noqa: F821 (nbgrader provides it)\n"
         "c.CourseDirectory.root = __import__('os').path.dirname(__file__)\n"
-        "c.ExecutePreprocessor.timeout = 120\n")
+        "c.ExecutePreprocessor.timeout = 120\n"
+    )
     for chapter, questions in ASSIGNMENTS.items():
         target = course / "source" / chapter / f"{chapter}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,8 +132,9 @@ def write_course(course: Path) -> None:
 
 def _nbgrader(course: Path, *args: str) -> None:
     quiet = {**os.environ, "PYTHONWARNINGS": "ignore"}  # nbgrader's own SQLAlchemy warnings are noise here
-    subprocess.run([sys.executable, "-m", "nbgrader", *args, "--force", "--log-level=WARN"],
-                   cwd=course, check=True, env=quiet)
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args, "--force", "--log-level=WARN"], cwd=course, check=True, env=quiet
+    )
 
 
 def release(course: Path, chapters: list[str]) -> None:
@@ -168,8 +186,9 @@ def write_copies(out: Path) -> None:
         write(student_notebook(md), out / "student" / f"{md.stem}.ipynb", md.stem)
         count += 1
     write_course(out / "nbgrader")
-    print(f"wrote student and instructor copies of {count} chapters and {len(ASSIGNMENTS)} "
-          f"nbgrader assignments to {out}")
+    print(
+        f"wrote student and instructor copies of {count} chapters and {len(ASSIGNMENTS)} nbgrader assignments to {out}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

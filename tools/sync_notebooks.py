@@ -8,6 +8,7 @@ next to them, where the book's "Open in Colab" launch button finds them. Each no
 with a setup cell that installs ``ggd_tutorial`` from the repository named in ``_config.yml``
 when it runs on Google Colab, and does nothing anywhere else.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 SETUP_TAG = "colab-setup"
 
-SETUP_CELL = '''\
+SETUP_CELL = """\
 # Setup for Google Colab: install ggd_tutorial on a fresh runtime. Elsewhere this cell does nothing.
 import importlib.util, subprocess, sys
 
@@ -42,7 +43,7 @@ if on_colab:
     else:
         print("ggd_tutorial is ready; no GPU, so training runs on the CPU (a few minutes per chapter).\\n"
               "For a GPU: Runtime > Change runtime type > GPU, then run all cells again.")
-'''
+"""
 
 
 def repository() -> tuple[str, str]:
