@@ -12,15 +12,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from ._utils import as_generator
 from .integrators import VectorField, rollout
 
 
-def _generator(seed: int | torch.Generator | None) -> torch.Generator:
-    if isinstance(seed, torch.Generator):
-        return seed
-    g = torch.Generator()
-    g.manual_seed(0 if seed is None else int(seed))
-    return g
+_generator = as_generator  # the name used throughout this module
 
 
 def simulate(system: VectorField, x0: Tensor, dt: float, steps: int, method: str = "rk4", substeps: int = 1) -> Tensor:
@@ -324,3 +320,14 @@ class TrajectoryData:
             f"TrajectoryData(train={len(self.train)}, test={n_test}, "
             f"steps={self.trajectories.shape[1]}, dim={self.dim}, dt={self.dt})"
         )
+
+
+def add_noise(trajectories: Tensor, level: float, seed: int = 0) -> Tensor:
+    """Gaussian measurement noise of standard deviation ``level`` times the RMS of the data."""
+    if level < 0:
+        raise ValueError(f"noise level must be >= 0, got {level}")
+    if level == 0:
+        return trajectories.clone()
+    rms = trajectories.pow(2).mean().sqrt()
+    noise = torch.randn(trajectories.shape, generator=_generator(seed), dtype=trajectories.dtype)
+    return trajectories + level * rms * noise

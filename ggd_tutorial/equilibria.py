@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .integrators import VectorField, _model_dtype_device, rk4_step
+from ._utils import model_dtype_device
+from .integrators import VectorField, rk4_step
 from .metrics import evaluate, linearization
 from .networks import projection_matrix
 
@@ -28,7 +29,7 @@ def relax(
         raise ValueError(f"x0 must have shape (batch, dim), got {tuple(x0.shape)}")
     if not dt > 0 or not max_time > 0:
         raise ValueError("dt and max_time must be positive")
-    dtype, device = _model_dtype_device(f, x0)
+    dtype, device = model_dtype_device(f, x0)
     x = x0.to(device=device, dtype=dtype)
     steps = int(round(max_time / dt))
     with torch.no_grad():

@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .integrators import _model_dtype_device
+from ._utils import model_dtype_device
 
 
 @dataclass
@@ -95,7 +95,7 @@ def fix_gauge(
         else none.
     """
     states = states.detach()
-    dtype, device = _model_dtype_device(model, states)
+    dtype, device = model_dtype_device(model, states)
     xs = states.to(device=device, dtype=dtype)
     if fit_scale is None:
         fit_scale = bool(getattr(model, "learns_entropy", True) and getattr(model, "learns_dissipation", True))

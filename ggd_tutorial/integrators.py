@@ -12,6 +12,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from ._utils import model_dtype_device
+
 VectorField = Callable[[Tensor], Tensor]
 
 
@@ -35,12 +37,6 @@ def rk4_step(f: VectorField, x: Tensor, dt: float) -> Tensor:
 STEPPERS = {"euler": euler_step, "rk4": rk4_step}
 
 
-def _model_dtype_device(f: VectorField, like: Tensor) -> tuple[torch.dtype, torch.device]:
-    """Dtype and device of a model's parameters, or of ``like`` for a parameter-free field."""
-    params = list(getattr(f, "parameters", lambda: [])())
-    if params:
-        return params[0].dtype, params[0].device
-    return like.dtype, like.device
 
 
 def rollout(
@@ -69,7 +65,7 @@ def rollout(
         raise ValueError(f"x0 must have shape (batch, dim), got {tuple(x0.shape)}")
     step = STEPPERS[method]
     h = dt / substeps
-    dtype, device = _model_dtype_device(vector_field, x0)
+    dtype, device = model_dtype_device(vector_field, x0)
     x = x0.to(device=device, dtype=dtype)
     out = [x]
     with torch.no_grad():

@@ -1,14 +1,26 @@
-"""Error measures: velocity MSE, rollout MSE, entropy production, finite-difference floor."""
+r"""Error measures: velocity MSE, rollout MSE, entropy production, finite-difference floor, and
+measures that compare any vector fields (a model, a black box, a true system) on the same footing:
+
+* :func:`true_velocity_mse` -- error against the *exact* vector field at clean states, so that
+  noisy or finite-difference targets do not enter the score;
+* :func:`horizon_errors` -- state error of a rollout at multiples of the training horizon and
+  whether it ends at the true equilibrium;
+* :func:`second_law_violations` -- share of states where the *true* entropy decreases along
+  the vector field, :math:`\partial_x S_\text{true}\cdot f(x) < 0`.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
 
 from .data import TrajectoryData, TrajectorySet
-from .integrators import VectorField, _model_dtype_device, rollout
+from ._utils import model_dtype_device
+from .integrators import VectorField, rollout
 
 
 def _as_set(data: TrajectoryData | TrajectorySet, split: str = "test") -> TrajectorySet:
@@ -27,7 +39,7 @@ def evaluate(f: VectorField, x: Tensor, chunk_elements: int | None = None) -> Te
     without building a graph; result on ``x``'s device and dtype. The default, 2**16 on a CPU
     (chunks that fit the cache: a local field model on 256 points runs 3-4x faster than in one
     batch) and 2**22 on an accelerator, needs no tuning."""
-    dtype, device = _model_dtype_device(f, x)
+    dtype, device = model_dtype_device(f, x)
     if chunk_elements is None:
         chunk_elements = 2**16 if torch.device(device).type == "cpu" else 2**22
     if chunk_elements < 1:
@@ -142,7 +154,7 @@ def entropy_production(model: Callable, trajectory: Tensor) -> Tensor:
     """dS/dt = x*·xdot of a GGD model at every state of ``trajectory`` (..., dim)."""
     shape = trajectory.shape[:-1]
     x = trajectory.reshape(-1, trajectory.shape[-1])
-    dtype, device = _model_dtype_device(model, x)
+    dtype, device = model_dtype_device(model, x)
     with torch.no_grad():
         sigma = model.entropy_production(x.to(device=device, dtype=dtype))
     return sigma.to(x).reshape(shape)
@@ -160,7 +172,7 @@ def entropy_maximum(model, x0: Tensor, max_iter: int = 500) -> Tensor:
     """The state ``(1, dim)`` where a GGD model's concave entropy is largest, found by L-BFGS from
     ``x0``: an equilibrium of the model (its conjugate vanishes there). On a conserved-quantity
     class (kinetics) the entropy has no isolated maximum; use a fixed projection instead."""
-    dtype, device = _model_dtype_device(model, x0)
+    dtype, device = model_dtype_device(model, x0)
     x = x0.reshape(1, -1).to(device=device, dtype=dtype).clone().requires_grad_(True)
     opt = torch.optim.LBFGS(
         [x], max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_grad=1e-14, tolerance_change=0.0
@@ -179,7 +191,93 @@ def entropy_maximum(model, x0: Tensor, max_iter: int = 500) -> Tensor:
 def linearization(f: VectorField, x: Tensor) -> Tensor:
     r"""Jacobian :math:`\partial f/\partial x` at one state ``x`` (shape ``(dim,)`` or ``(1, dim)``);
     its eigenvalues are the relaxation rates near an equilibrium."""
-    dtype, device = _model_dtype_device(f, x)
+    dtype, device = model_dtype_device(f, x)
     point = x.reshape(-1).to(device=device, dtype=dtype)
     jacobian = torch.autograd.functional.jacobian(lambda z: f(z[None])[0], point)
     return jacobian.detach().to(x)
+
+
+def _finite_or_inf(value: Tensor) -> float:
+    value = float(value)
+    return value if math.isfinite(value) else math.inf
+
+
+def true_velocity_mse(f: VectorField, system: VectorField, states: Tensor) -> float:
+    """MSE between ``f`` and the exact vector field ``system`` at ``states`` (..., dim)."""
+    x = states.reshape(-1, states.shape[-1])
+    return float(((evaluate(f, x) - system(x)) ** 2).mean())
+
+
+def second_law_violations(f: VectorField, system, states: Tensor, away_from_equilibrium: float = 0.0) -> float:
+    """Share of ``states`` at which the true entropy decreases along ``f``.
+
+    With ``away_from_equilibrium > 0`` only states where the true system itself produces
+    entropy at a rate above that value count (near equilibrium both signs are within any
+    model's error)."""
+    x = states.reshape(-1, states.shape[-1])
+    rate = true_entropy_rate(system, f, x)
+    if away_from_equilibrium > 0:
+        rate = rate[true_entropy_rate(system, system, x) > away_from_equilibrium]
+    return float((rate < 0).double().mean()) if rate.numel() else 0.0
+
+
+@dataclass
+class HorizonErrors:
+    """Rollout state MSE at ``multiples`` of the training horizon, and equilibrium reach.
+
+    ``reached`` is the share of trajectories whose final predicted state lies within
+    ``tolerance`` (RMS over components) of the true final state, which is the equilibrium;
+    ``settled`` the share that came to rest anywhere (model speed below ``tolerance`` per
+    horizon), i.e. at an equilibrium of the model that may be a wrong one.
+    """
+
+    multiples: tuple[int, ...]
+    mse: tuple[float, ...]
+    reached: float
+    settled: float
+    tolerance: float
+    predicted: Tensor
+    true: Tensor
+
+    @property
+    def final_distance(self) -> float:
+        """Worst RMS distance (over trajectories) of the predicted final state from the true one
+        (inf when a rollout diverged); where the true system is at rest, a model's equilibrium error."""
+        d = ((self.predicted[:, -1] - self.true[:, -1]) ** 2).mean(-1).sqrt()
+        return float(torch.nan_to_num(d, nan=math.inf, posinf=math.inf).max())
+
+
+def horizon_errors(
+    f: VectorField,
+    system: VectorField,
+    x0: Tensor,
+    horizon: float,
+    multiples: Sequence[int] = (1, 5, 20),
+    dt: float = 0.05,
+    tolerance: float = 1e-2,
+) -> HorizonErrors:
+    """Integrate ``f`` and ``system`` (RK4, step ``dt``) from ``x0`` to ``max(multiples) * horizon``
+    and compare the states at each multiple of ``horizon`` (``tolerance`` relative to the RMS of
+    the true states)."""
+    multiples = tuple(int(m) for m in multiples)
+    per_horizon = max(int(round(horizon / dt)), 1)
+    steps = per_horizon * max(multiples) + 1
+    true = rollout(system, x0, dt, steps)
+    pred = rollout(f, x0, dt, steps)  # integrated on f's device and dtype, returned on x0's
+    mse = tuple(_finite_or_inf(((pred[:, m * per_horizon] - true[:, m * per_horizon]) ** 2).mean()) for m in multiples)
+    tol = tolerance * float(true.pow(2).mean().sqrt())
+    final_rms = ((pred[:, -1] - true[:, -1]) ** 2).mean(-1).sqrt()
+    final_rms = torch.nan_to_num(final_rms, nan=math.inf)
+    speed = evaluate(f, torch.nan_to_num(pred[:, -1], nan=0.0, posinf=0.0, neginf=0.0)).pow(2).mean(-1).sqrt()
+    settled = torch.isfinite(pred[:, -1]).all(-1) & (speed * horizon < tol)
+    return HorizonErrors(
+        multiples, mse, float((final_rms < tol).double().mean()), float(settled.double().mean()), tol, pred, true
+    )
+
+
+def conservation_drift(h: HorizonErrors, system) -> float:
+    r"""Largest change of a conserved quantity :math:`q\cdot x` along the predicted rollouts of
+    ``h`` (``q`` the orthonormal rows of ``system.conservation_laws()``); inf if a rollout diverged."""
+    laws = system.conservation_laws().to(h.predicted)
+    q = h.predicted @ laws.T
+    return _finite_or_inf((q - q[:, :1]).abs().max())

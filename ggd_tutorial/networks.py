@@ -725,3 +725,17 @@ class MLPVectorField(nn.Module):
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable scalars."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def matched_mlp(reference: nn.Module | int, dim: int, depth: int = 2) -> MLPVectorField:
+    """A softplus MLP ``dim -> width x depth -> dim`` whose parameter count is closest to
+    ``reference`` (a module or a number): the black-box baseline at equal capacity."""
+    target = count_parameters(reference) if isinstance(reference, nn.Module) else int(reference)
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1, got {depth}")
+
+    def size(w: int) -> int:
+        return (dim + 1) * w + (depth - 1) * (w + 1) * w + (w + 1) * dim
+
+    width = min(range(1, 4097), key=lambda w: abs(size(w) - target))
+    return MLPVectorField(dim, hidden=(width,) * depth)

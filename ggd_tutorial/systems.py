@@ -473,3 +473,293 @@ class PorousMediumDiffusion(FickianDiffusion):
 
     def __repr__(self) -> str:
         return f"PorousMediumDiffusion(points={self.points}, D={self.D})"
+
+
+class GENERICSystem:
+    r"""Base class: a system in GENERIC form, in the entropic representation of the book,
+
+    .. math:: \dot x=L(x)\,\partial_xE+\partial_{x^*}\Xi(x,x^*)\big|_{x^*=\partial_xS},
+
+    with :math:`L` antisymmetric, :math:`\Xi` convex in :math:`x^*` with
+    :math:`\Xi(x,0)=0=\partial_{x^*}\Xi(x,0)`, and the two degeneracies :math:`L\,\partial_xS=0`
+    and :math:`\partial_xE\cdot\partial_{x^*}\Xi(x,x^*)=0` for every :math:`x^*`. Then
+    :math:`\dot E=0` and :math:`\dot S=x^*\cdot\partial_{x^*}\Xi\ge0` exactly.
+
+    Subclasses give ``velocity(x)`` (the right-hand side, computed directly), ``energy(x)``,
+    ``entropy(x)``, ``poisson(x)`` (shape ``(batch, dim, dim)``) and ``dissipation(x, x_star)``;
+    :meth:`generic_velocity` assembles the GENERIC form by autograd, and the tests check that both
+    routes agree.
+    """
+
+    dim: int
+
+    def velocity(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def energy(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def entropy(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def poisson(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def dissipation(self, x: Tensor, x_star: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def _gradient(fn, x: Tensor) -> Tensor:
+        with torch.enable_grad():
+            xg = x.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(fn(xg).sum(), xg)
+        return g
+
+    def energy_gradient(self, x: Tensor) -> Tensor:
+        """dE/dx by autograd (subclasses may override with a closed form)."""
+        return self._gradient(self.energy, x)
+
+    def conjugate(self, x: Tensor) -> Tensor:
+        """x* = dS/dx by autograd (subclasses may override with a closed form)."""
+        return self._gradient(self.entropy, x)
+
+    def dissipation_gradient(self, x: Tensor, x_star: Tensor) -> Tensor:
+        """dXi/dx* at (x, x_star), by autograd."""
+        with torch.enable_grad():
+            y = x_star.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(self.dissipation(x.detach(), y).sum(), y)
+        return g
+
+    def reversible_velocity(self, x: Tensor) -> Tensor:
+        """The reversible part L(x) dE/dx."""
+        return (self.poisson(x) @ self.energy_gradient(x)[..., None])[..., 0]
+
+    def irreversible_velocity(self, x: Tensor) -> Tensor:
+        """The irreversible part dXi/dx* at x* = dS/dx."""
+        return self.dissipation_gradient(x, self.conjugate(x))
+
+    def generic_velocity(self, x: Tensor) -> Tensor:
+        """L dE/dx + dXi/dx* at x* = dS/dx, assembled from the potentials."""
+        return self.reversible_velocity(x) + self.irreversible_velocity(x)
+
+    def entropy_production(self, x: Tensor) -> Tensor:
+        """dS/dt = x* . xdot along the true flow, shape (batch,); non-negative."""
+        return (self.conjugate(x) * self.velocity(x)).sum(-1)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.velocity(x)
+
+
+class DampedOscillatorBath(GENERICSystem):
+    r"""A damped oscillator coupled to a heat bath: the minimal GENERIC system (the first example
+    of N-GINNs, Votruba et al. 2026), here with nonlinear friction.
+
+    State :math:`x=(q,p,e)`: position, momentum and the internal energy of the bath. With the
+    heat capacity :math:`C` and the friction coefficient :math:`\gamma`,
+
+    .. math::
+        E=\tfrac12(q^2+p^2)+e,\qquad S=C\ln e,\qquad T=\frac1{S'(e)}=\frac eC,\qquad
+        L=\begin{pmatrix}0&1&0\\-1&0&0\\0&0&0\end{pmatrix},
+
+    .. math::
+        \Xi(x,x^*)=\gamma T\big(\cosh(b\cdot x^*)-1\big),\qquad b(x)=(0,\,1,\,-p).
+
+    Since :math:`b\cdot\partial_xE=p-p=0`, :math:`\Xi` does not change along :math:`\partial_xE`
+    (degeneracy ii), and :math:`L\,\partial_xS=L\,(0,0,1/T)^\top=0` (degeneracy i). At
+    :math:`x^*=\partial_xS=(0,0,1/T)`, :math:`b\cdot x^*=-p/T`, and
+
+    .. math::
+        \dot q=p,\qquad \dot p=-q-\gamma T\sinh(p/T),\qquad \dot e=\gamma T\,p\sinh(p/T)\ \ge0:
+
+    the friction force :math:`\gamma T\sinh(p/T)` is linear (:math:`\gamma p`) only for
+    :math:`|p|\ll T`, the heat it makes goes to the bath, :math:`\dot E=0` exactly and
+    :math:`\dot S=\dot e/T=\gamma\,p\sinh(p/T)\ge0`. The rest states are
+    :math:`(0,0,e)` for every :math:`e>0`; the linearization there has the eigenvalues
+    :math:`0` and :math:`-\gamma/2\pm i\sqrt{1-\gamma^2/4}`: complex for :math:`\gamma<2`.
+    """
+
+    dim = 3
+
+    def __init__(self, gamma: float = 0.5, heat_capacity: float = 1.0) -> None:
+        if not gamma > 0:
+            raise ValueError(f"gamma must be positive, got {gamma}")
+        if not heat_capacity > 0:
+            raise ValueError(f"heat_capacity must be positive, got {heat_capacity}")
+        self.gamma = float(gamma)
+        self.C = float(heat_capacity)
+
+    def _checked(self, x: Tensor) -> Tensor:
+        x = _as_batch(x, self.dim)
+        if x.device.type == "cpu" and not torch.all(x[:, 2] > 0):
+            raise ValueError("the bath energy e (third component) must be positive")
+        return x
+
+    def temperature(self, x: Tensor) -> Tensor:
+        """T = e / C, shape (batch,)."""
+        return self._checked(x)[:, 2] / self.C
+
+    def velocity(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
+        q, p = x[:, 0], x[:, 1]
+        friction = self.gamma * self.temperature(x) * torch.sinh(p / self.temperature(x))
+        return torch.stack([p, -q - friction, p * friction], dim=1)
+
+    def energy(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
+        return 0.5 * (x[:, 0] ** 2 + x[:, 1] ** 2) + x[:, 2]
+
+    def energy_gradient(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
+        return torch.stack([x[:, 0], x[:, 1], torch.ones_like(x[:, 2])], dim=1)
+
+    def entropy(self, x: Tensor) -> Tensor:
+        return self.C * torch.log(self._checked(x)[:, 2])
+
+    def conjugate(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
+        zero = torch.zeros_like(x[:, 0])
+        return torch.stack([zero, zero, self.C / x[:, 2]], dim=1)
+
+    def poisson(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
+        L = torch.zeros(3, 3, dtype=x.dtype, device=x.device)
+        L[0, 1], L[1, 0] = 1.0, -1.0
+        return L.expand(x.shape[0], 3, 3)
+
+    def dissipation_direction(self, x: Tensor) -> Tensor:
+        """b(x) = (0, 1, -p): Xi sees x* only through b . x*; b . dE/dx = 0."""
+        x = self._checked(x)
+        return torch.stack([torch.zeros_like(x[:, 1]), torch.ones_like(x[:, 1]), -x[:, 1]], dim=1)
+
+    def dissipation(self, x: Tensor, x_star: Tensor) -> Tensor:
+        x = self._checked(x)
+        x_star = _as_batch(x_star, self.dim)
+        force = (self.dissipation_direction(x) * x_star).sum(-1)
+        return self.gamma * self.temperature(x) * (torch.cosh(force) - 1)
+
+    def rest_state(self, x0: Tensor) -> Tensor:
+        """The state every trajectory from ``x0`` ends in: (0, 0, E(x0))."""
+        x0 = self._checked(x0)
+        zero = torch.zeros_like(x0[:, 0])
+        return torch.stack([zero, zero, self.energy(x0)], dim=1)
+
+    def rest_spectrum(self) -> Tensor:
+        """Eigenvalues of the linearization at a rest state: 0 and -gamma/2 +- i sqrt(1 - gamma^2/4)."""
+        g = complex(self.gamma)
+        root = (g * g / 4 - 1) ** 0.5
+        values = torch.tensor([-g / 2 - root, -g / 2 + root, 0.0], dtype=torch.complex128)
+        return values[torch.argsort(values.real, stable=True)]
+
+    def __repr__(self) -> str:
+        return f"DampedOscillatorBath(gamma={self.gamma}, heat_capacity={self.C})"
+
+
+class GasPiston(GENERICSystem):
+    r"""Two ideal gases in a cylinder, separated by a movable piston that conducts heat
+    (Öttinger 2005; Shang and Öttinger 2020; a GFINN benchmark): non-isothermal, with a genuine
+    entropy, and a state-dependent Poisson matrix that satisfies the Jacobi identity.
+
+    State :math:`x=(q,p,e_1,e_2)`: the piston's position (gas 1 fills :math:`V_1=q`, gas 2
+    :math:`V_2=\ell-q`), its momentum, and the internal energies of the gases. Each gas has the
+    ideal-gas entropy :math:`S_i=c\ln e_i+\ln V_i` (in units of :math:`Nk_B`, the same amount of
+    each gas), so :math:`T_i=e_i/c` and the pressures :math:`P_i=T_i/V_i`;
+
+    .. math::
+        E=\frac{p^2}{2m}+e_1+e_2,\qquad S=S_1(e_1,q)+S_2(e_2,\ell-q).
+
+    The reversible part is the piston's mechanics with the work it does on the gases,
+
+    .. math::
+        L=\begin{pmatrix}0&1&0&0\\-1&0&P_1&-P_2\\0&-P_1&0&0\\0&P_2&0&0\end{pmatrix},\qquad
+        L\,\partial_xE=\big(p/m,\ P_1-P_2,\ -P_1p/m,\ P_2p/m\big),
+
+    the canonical matrix of :math:`(q,p)` written in the variables :math:`(q,p,e_1,e_2)` instead
+    of :math:`(q,p,S_1,S_2)`; a change of variables keeps the Jacobi identity, and
+    :math:`L\,\partial_xS=0` (check: :math:`\partial_qS=P_1/T_1-P_2/T_2`). The irreversible part
+    is heat conduction through the piston with conductance :math:`\kappa` (Fourier's law),
+
+    .. math::
+        \Xi=\tfrac12\kappa T_1T_2\,(x^*_{e_1}-x^*_{e_2})^2,\qquad
+        \dot e_1=-\dot e_2=\kappa(T_2-T_1),
+
+    which sees :math:`x^*` through :math:`b=(0,0,1,-1)`, :math:`b\cdot\partial_xE=0`. The entropy
+    production is :math:`\kappa(T_1-T_2)^2/(T_1T_2)\ge0`. The piston oscillates, compresses and
+    heats the gases in turn, and comes to rest when the temperatures and the pressures are equal.
+    """
+
+    dim = 4
+
+    def __init__(
+        self, mass: float = 1.0, length: float = 2.0, heat_capacity: float = 1.5, conductance: float = 1.0
+    ) -> None:
+        for name, value in (("mass", mass), ("length", length), ("heat_capacity", heat_capacity)):
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if not conductance > 0:
+            raise ValueError(f"conductance must be positive, got {conductance}")
+        self.m, self.ell, self.c, self.kappa = float(mass), float(length), float(heat_capacity), float(conductance)
+
+    def _checked(self, x: Tensor) -> Tensor:
+        x = _as_batch(x, self.dim)
+        if x.device.type == "cpu":
+            q = x[:, 0]
+            if not (torch.all(q > 0) and torch.all(q < self.ell) and torch.all(x[:, 2:] > 0)):
+                raise ValueError(f"need 0 < q < {self.ell} and positive energies e1, e2")
+        return x
+
+    def temperatures(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = self._checked(x)
+        return x[:, 2] / self.c, x[:, 3] / self.c
+
+    def pressures(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = self._checked(x)
+        T1, T2 = self.temperatures(x)
+        return T1 / x[:, 0], T2 / (self.ell - x[:, 0])
+
+    def velocity(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
+        T1, T2 = self.temperatures(x)
+        P1, P2 = self.pressures(x)
+        v = x[:, 1] / self.m
+        heat = self.kappa * (T2 - T1)
+        return torch.stack([v, P1 - P2, -P1 * v + heat, P2 * v - heat], dim=1)
+
+    def energy(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
+        return x[:, 1] ** 2 / (2 * self.m) + x[:, 2] + x[:, 3]
+
+    def entropy(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
+        return self.c * (torch.log(x[:, 2]) + torch.log(x[:, 3])) + torch.log(x[:, 0]) + torch.log(self.ell - x[:, 0])
+
+    def conjugate(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
+        return torch.stack(
+            [1 / x[:, 0] - 1 / (self.ell - x[:, 0]), torch.zeros_like(x[:, 1]), self.c / x[:, 2], self.c / x[:, 3]],
+            dim=1,
+        )
+
+    def poisson(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
+        P1, P2 = self.pressures(x)
+        L = torch.zeros(x.shape[0], 4, 4, dtype=x.dtype, device=x.device)
+        L[:, 0, 1], L[:, 1, 0] = 1.0, -1.0
+        L[:, 1, 2], L[:, 2, 1] = P1, -P1
+        L[:, 1, 3], L[:, 3, 1] = -P2, P2
+        return L
+
+    def dissipation(self, x: Tensor, x_star: Tensor) -> Tensor:
+        x = self._checked(x)
+        x_star = _as_batch(x_star, self.dim)
+        T1, T2 = self.temperatures(x)
+        return 0.5 * self.kappa * T1 * T2 * (x_star[:, 2] - x_star[:, 3]) ** 2
+
+    def rest_state(self, x0: Tensor) -> Tensor:
+        """Where every trajectory from ``x0`` ends: p = 0, equal temperatures (so e1 = e2 = E/2)
+        and equal pressures (so, with equal amounts of gas, q = length / 2)."""
+        x0 = self._checked(x0)
+        half = 0.5 * self.energy(x0)
+        return torch.stack([torch.full_like(half, self.ell / 2), torch.zeros_like(half), half, half], dim=1)
+
+    def __repr__(self) -> str:
+        return f"GasPiston(mass={self.m}, length={self.ell}, heat_capacity={self.c}, conductance={self.kappa})"

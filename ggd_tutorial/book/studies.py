@@ -26,117 +26,6 @@ from .metrics import evaluate, true_entropy_rate
 from .networks import MLPVectorField, count_parameters
 
 
-def matched_mlp(reference: nn.Module | int, dim: int, depth: int = 2) -> MLPVectorField:
-    """A softplus MLP ``dim -> width x depth -> dim`` whose parameter count is closest to
-    ``reference`` (a module or a number): the black-box baseline at equal capacity."""
-    target = count_parameters(reference) if isinstance(reference, nn.Module) else int(reference)
-    if depth < 1:
-        raise ValueError(f"depth must be >= 1, got {depth}")
-
-    def size(w: int) -> int:
-        return (dim + 1) * w + (depth - 1) * (w + 1) * w + (w + 1) * dim
-
-    width = min(range(1, 4097), key=lambda w: abs(size(w) - target))
-    return MLPVectorField(dim, hidden=(width,) * depth)
-
-
-def add_noise(trajectories: Tensor, level: float, seed: int = 0) -> Tensor:
-    """Gaussian measurement noise of standard deviation ``level`` times the RMS of the data."""
-    if level < 0:
-        raise ValueError(f"noise level must be >= 0, got {level}")
-    if level == 0:
-        return trajectories.clone()
-    rms = trajectories.pow(2).mean().sqrt()
-    noise = torch.randn(trajectories.shape, generator=_generator(seed), dtype=trajectories.dtype)
-    return trajectories + level * rms * noise
-
-
-def _finite_or_inf(value: Tensor) -> float:
-    value = float(value)
-    return value if math.isfinite(value) else math.inf
-
-
-def true_velocity_mse(f: VectorField, system: VectorField, states: Tensor) -> float:
-    """MSE between ``f`` and the exact vector field ``system`` at ``states`` (..., dim)."""
-    x = states.reshape(-1, states.shape[-1])
-    return float(((evaluate(f, x) - system(x)) ** 2).mean())
-
-
-def second_law_violations(f: VectorField, system, states: Tensor, away_from_equilibrium: float = 0.0) -> float:
-    """Share of ``states`` at which the true entropy decreases along ``f``.
-
-    With ``away_from_equilibrium > 0`` only states where the true system itself produces
-    entropy at a rate above that value count (near equilibrium both signs are within any
-    model's error)."""
-    x = states.reshape(-1, states.shape[-1])
-    rate = true_entropy_rate(system, f, x)
-    if away_from_equilibrium > 0:
-        rate = rate[true_entropy_rate(system, system, x) > away_from_equilibrium]
-    return float((rate < 0).double().mean()) if rate.numel() else 0.0
-
-
-@dataclass
-class HorizonErrors:
-    """Rollout state MSE at ``multiples`` of the training horizon, and equilibrium reach.
-
-    ``reached`` is the share of trajectories whose final predicted state lies within
-    ``tolerance`` (RMS over components) of the true final state, which is the equilibrium;
-    ``settled`` the share that came to rest anywhere (model speed below ``tolerance`` per
-    horizon), i.e. at an equilibrium of the model that may be a wrong one.
-    """
-
-    multiples: tuple[int, ...]
-    mse: tuple[float, ...]
-    reached: float
-    settled: float
-    tolerance: float
-    predicted: Tensor
-    true: Tensor
-
-    @property
-    def final_distance(self) -> float:
-        """Worst RMS distance (over trajectories) of the predicted final state from the true one
-        (inf when a rollout diverged); where the true system is at rest, a model's equilibrium error."""
-        d = ((self.predicted[:, -1] - self.true[:, -1]) ** 2).mean(-1).sqrt()
-        return float(torch.nan_to_num(d, nan=math.inf, posinf=math.inf).max())
-
-
-def horizon_errors(
-    f: VectorField,
-    system: VectorField,
-    x0: Tensor,
-    horizon: float,
-    multiples: Sequence[int] = (1, 5, 20),
-    dt: float = 0.05,
-    tolerance: float = 1e-2,
-) -> HorizonErrors:
-    """Integrate ``f`` and ``system`` (RK4, step ``dt``) from ``x0`` to ``max(multiples) * horizon``
-    and compare the states at each multiple of ``horizon`` (``tolerance`` relative to the RMS of
-    the true states)."""
-    multiples = tuple(int(m) for m in multiples)
-    per_horizon = max(int(round(horizon / dt)), 1)
-    steps = per_horizon * max(multiples) + 1
-    true = rollout(system, x0, dt, steps)
-    pred = rollout(f, x0, dt, steps)  # integrated on f's device and dtype, returned on x0's
-    mse = tuple(_finite_or_inf(((pred[:, m * per_horizon] - true[:, m * per_horizon]) ** 2).mean()) for m in multiples)
-    tol = tolerance * float(true.pow(2).mean().sqrt())
-    final_rms = ((pred[:, -1] - true[:, -1]) ** 2).mean(-1).sqrt()
-    final_rms = torch.nan_to_num(final_rms, nan=math.inf)
-    speed = evaluate(f, torch.nan_to_num(pred[:, -1], nan=0.0, posinf=0.0, neginf=0.0)).pow(2).mean(-1).sqrt()
-    settled = torch.isfinite(pred[:, -1]).all(-1) & (speed * horizon < tol)
-    return HorizonErrors(
-        multiples, mse, float((final_rms < tol).double().mean()), float(settled.double().mean()), tol, pred, true
-    )
-
-
-def conservation_drift(h: HorizonErrors, system) -> float:
-    r"""Largest change of a conserved quantity :math:`q\cdot x` along the predicted rollouts of
-    ``h`` (``q`` the orthonormal rows of ``system.conservation_laws()``); inf if a rollout diverged."""
-    laws = system.conservation_laws().to(h.predicted)
-    q = h.predicted @ laws.T
-    return _finite_or_inf((q - q[:, :1]).abs().max())
-
-
 # ---------------------------------------------------------------------------------------------
 # The study of the "Why structure matters" chapter and benchmarks/structure.py: one setting per
 # system, with a training budget small enough for a 2-core CPU and identical for both models.
@@ -526,12 +415,6 @@ def field_comparison(seed: int = 0, per_family: int = 8, progress: bool = False,
 
 # ---------------------------------------------------------------------------------------------
 # A negative control: a system outside the GGD class.
-
-
-def damped_oscillator(x: Tensor, damping: float = 0.2) -> Tensor:
-    r""":math:`\dot q=p,\ \dot p=-q-\gamma p`: dissipative, but with a complex spectrum
-    (:math:`-\gamma/2\pm i\sqrt{1-\gamma^2/4}`), which no GGD model has (Onsager reciprocity)."""
-    return torch.stack([x[:, 1], -x[:, 0] - damping * x[:, 1]], dim=1)
 
 
 #: Data and budget of the negative control (both models, same budget and subsample).

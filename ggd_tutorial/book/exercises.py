@@ -14,7 +14,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .integrators import _model_dtype_device, rk4_step
+from ._utils import model_dtype_device
+from .integrators import rk4_step
 from .networks import positive_weight
 
 
@@ -124,7 +125,7 @@ def check_entropy_production(fn: Callable, model, dim: int | None = None) -> Fee
     """Check ``fn(model, x)`` against dS/dt = x* . xdot of a :class:`GradientDynamicsModel`."""
     dim = dim or model.dim
     x = torch.randn(200, dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    dtype, device = _model_dtype_device(model, x)
+    dtype, device = model_dtype_device(model, x)
     x = x.to(device=device, dtype=dtype)  # the model's device and dtype, so a GPU model is graded fairly
     try:
         got = fn(model, x)

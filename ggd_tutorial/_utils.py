@@ -1,0 +1,50 @@
+"""Internals shared by the core modules (not public API; the one module siblings may import private names from)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+__all__ = ["as_generator", "model_dtype_device"]
+
+
+def model_dtype_device(f: Callable[[Tensor], Tensor], like: Tensor) -> tuple[torch.dtype, torch.device]:
+    """Dtype and device of a model's parameters, or of ``like`` for a parameter-free field.
+
+    Parameters
+    ----------
+    f:
+        A vector field: an ``nn.Module`` (its first parameter decides) or any callable.
+    like:
+        The tensor whose dtype and device are used when ``f`` has no parameters.
+
+    Returns
+    -------
+    tuple
+        ``(dtype, device)``.
+    """
+    params = list(getattr(f, "parameters", lambda: [])())
+    if params:
+        return params[0].dtype, params[0].device
+    return like.dtype, like.device
+
+
+def as_generator(seed: int | torch.Generator | None) -> torch.Generator:
+    """A CPU ``torch.Generator``: ``seed`` itself if it is one, else seeded with ``seed`` (``None`` means 0).
+
+    Parameters
+    ----------
+    seed:
+        An integer seed, an existing generator (returned unchanged), or ``None`` for seed 0.
+
+    Returns
+    -------
+    torch.Generator
+    """
+    if isinstance(seed, torch.Generator):
+        return seed
+    g = torch.Generator()
+    g.manual_seed(0 if seed is None else int(seed))
+    return g
