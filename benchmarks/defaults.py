@@ -4,7 +4,7 @@ A newcomer builds ``GradientDynamicsModel(dim)`` (prescribing a potential only w
 experiment does) and calls ``fit(model, data)``. This script does exactly that on each book
 system and on the system of the chapter "Learn your own system", times the call, scores the
 test velocity MSE as the chapters do, and sets it next to the tuned settings of
-``ggd_tutorial.experiments.SETTINGS`` as measured in the robustness study (seed 0, 2 threads).
+``ggd_tutorial.book.experiments.SETTINGS`` as measured in the robustness study (seed 0, 2 threads).
 
     python benchmarks/defaults.py run       # all runs (appends to defaults.jsonl, resumable)
     python benchmarks/defaults.py report    # defaults.jsonl -> defaults.md
@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 import ggd_tutorial as g
-from ggd_tutorial import experiments as ex
+from ggd_tutorial.book import experiments as ex
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "defaults.jsonl"

@@ -4,7 +4,7 @@
     python benchmarks/fields.py run --threads 1      # part of it, e.g. two 1-thread processes at once
     python benchmarks/fields.py report               # fields.jsonl -> fields.md (shown in the book)
 
-Each run trains the four models of ``ggd_tutorial.comparison.FIELD_MODELS`` (dense MLP, stencil
+Each run trains the four models of ``ggd_tutorial.book.studies.FIELD_MODELS`` (dense MLP, stencil
 GGD, local GGD, local CNN) on the same diffusion data with one seed (initial weights and training
 subsample) at one torch thread count, and records ``comparison.field_comparison``'s measures.
 Runs already in ``fields.jsonl`` are skipped, so an interrupted study resumes where it stopped.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from ggd_tutorial import comparison as cmp
+from ggd_tutorial.book import studies as cmp
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "fields.jsonl"

@@ -30,7 +30,7 @@ import torch
 
 import ggd_tutorial as g
 from ggd_tutorial import equilibria as eq
-from ggd_tutorial import experiments as ex
+from ggd_tutorial.book import experiments as ex
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "kinetics_variants.jsonl"

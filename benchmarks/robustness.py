@@ -2,8 +2,8 @@
 
 A trained model depends on round-off (CPU kernels, thread count, BLAS, GPU) and on the seed;
 training amplifies the difference. This script re-trains every experiment whose numbers the
-book asserts and records each asserted quantity (``ggd_tutorial.levels.measure``) and each claim
-of the chapter "Why structure matters" (``ggd_tutorial.comparison.CLAIMS``) per run.
+book asserts and records each asserted quantity (``ggd_tutorial.book.levels.measure``) and each claim
+of the chapter "Why structure matters" (``ggd_tutorial.book.studies.CLAIMS``) per run.
 
     python benchmarks/robustness.py run               # the whole study (appends to robustness.jsonl)
     python benchmarks/robustness.py run --threads 1   # only part of it, e.g. in two processes
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from ggd_tutorial import comparison as cmp
-from ggd_tutorial import experiments as ex
-from ggd_tutorial import levels
+from ggd_tutorial.book import studies as cmp
+from ggd_tutorial.book import experiments as ex
+from ggd_tutorial.book import levels
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "robustness.jsonl"

@@ -6,7 +6,7 @@
 
 Test MSE is measured against the exact vector field at clean held-out states; the noise
 (relative to the RMS of the data) is added to the training trajectories only. Budgets are
-those of ``ggd_tutorial.comparison.STUDY``, the same for both models.
+those of ``ggd_tutorial.book.studies.STUDY``, the same for both models.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ggd_tutorial import comparison as cmp
+from ggd_tutorial.book import studies as cmp
 
 LEVELS = (0.0, 1e-4, 1e-3, 1e-2)
 ESTIMATORS = ("central", "savgol", "rollout")  # the rollout loss costs ~4 x window per point

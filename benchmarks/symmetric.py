@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ggd_tutorial import experiments as ex
+from ggd_tutorial.book import experiments as ex
 from ggd_tutorial import fit, metrics
 
 HERE = Path(__file__).resolve().parent

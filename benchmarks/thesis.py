@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-from ggd_tutorial import experiments
+from ggd_tutorial.book import experiments
 
 ORDER = [
     "overdamped-1d",

@@ -1,9 +1,20 @@
-"""Learn thermodynamically consistent (generalized gradient) dynamics from data."""
+"""Learn thermodynamically consistent (generalized gradient) dynamics from data.
 
-from . import equilibria, exercises
+The core library: networks with the structure built in, models, systems, integrators, data,
+training, metrics, gauge fixing and equilibria. The book's own configuration (its experiments,
+studies, levels, figures and graders) lives in :mod:`ggd_tutorial.book`, which the core never imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib import metadata as _metadata
+from typing import Any
+
 from .data import (
     TrajectoryData,
     TrajectorySet,
+    add_noise,
     fourier_modes,
     gaussian_spikes,
     polynomial_profiles,
@@ -19,9 +30,12 @@ from .loading import read_trajectories_csv, trajectories_from_arrays, write_traj
 from .metrics import (
     entropy_production,
     finite_difference_floor,
+    horizon_errors,
     predict_trajectories,
     rollout_mse,
+    second_law_violations,
     true_entropy_rate,
+    true_velocity_mse,
     velocity_mse,
 )
 from .networks import (
@@ -31,9 +45,76 @@ from .networks import (
     MLPVectorField,
     MobilityDissipation,
     count_parameters,
+    matched_mlp,
     positive_weight,
 )
-from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle, PorousMediumDiffusion, ReactionCycle
+from .systems import (
+    FickianDiffusion,
+    GradientSystem,
+    MassActionKinetics,
+    OverdampedParticle,
+    PorousMediumDiffusion,
+    ReactionCycle,
+)
 from .training import FitHistory, default_device, fit
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("ggd-tutorial")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    # models and their building blocks
+    "ConcaveEntropy",
+    "ConvexDissipation",
+    "MobilityDissipation",
+    "GradientDynamicsModel",
+    "LocalFieldModel",
+    "LocalConvolution",
+    "MLPVectorField",
+    "matched_mlp",
+    # systems with known potentials
+    "GradientSystem",
+    "OverdampedParticle",
+    "MassActionKinetics",
+    "FickianDiffusion",
+    "PorousMediumDiffusion",
+    "ReactionCycle",
+    # data and integration
+    "simulate",
+    "rollout",
+    "uniform_box",
+    "add_noise",
+    "TrajectoryData",
+    "TrajectorySet",
+    "read_trajectories_csv",
+    "trajectories_from_arrays",
+    "write_trajectories_csv",
+    # training
+    "fit",
+    "FitHistory",
+    # analysis
+    "velocity_mse",
+    "rollout_mse",
+    "true_velocity_mse",
+    "predict_trajectories",
+    "horizon_errors",
+    "second_law_violations",
+    "entropy_production",
+    "finite_difference_floor",
+    "fix_gauge",
+    "GaugeFit",
+    "compare_equilibria",
+    "__version__",
+]
+
+#: Modules of the book layer that used to live at the top level (kept for one release).
+_MOVED = {"experiments", "levels", "plotting", "exercises", "comparison"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the book layer on first use (``ggd_tutorial.book``), and the old top-level names of its
+    modules with a ``DeprecationWarning`` (PEP 562)."""
+    if name == "book" or name in _MOVED:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,6 @@ from torch import Tensor
 from ._utils import as_generator
 from .integrators import VectorField, rollout
 
-
 _generator = as_generator  # the name used throughout this module
 
 

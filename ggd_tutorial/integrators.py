@@ -37,8 +37,6 @@ def rk4_step(f: VectorField, x: Tensor, dt: float) -> Tensor:
 STEPPERS = {"euler": euler_step, "rk4": rk4_step}
 
 
-
-
 def rollout(
     vector_field: VectorField,
     x0: Tensor,

@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from .data import TrajectoryData, TrajectorySet
 from ._utils import model_dtype_device
+from .data import TrajectoryData, TrajectorySet
 from .integrators import VectorField, rollout
 
 

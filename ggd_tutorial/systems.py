@@ -475,6 +475,12 @@ class PorousMediumDiffusion(FickianDiffusion):
         return f"PorousMediumDiffusion(points={self.points}, D={self.D})"
 
 
+def damped_oscillator(x: Tensor, damping: float = 0.2) -> Tensor:
+    r""":math:`\dot q=p,\ \dot p=-q-\gamma p`: dissipative, but with a complex spectrum
+    (:math:`-\gamma/2\pm i\sqrt{1-\gamma^2/4}`), which no GGD model has (Onsager reciprocity)."""
+    return torch.stack([x[:, 1], -x[:, 0] - damping * x[:, 1]], dim=1)
+
+
 class GENERICSystem:
     r"""Base class: a system in GENERIC form, in the entropic representation of the book,
 

@@ -184,7 +184,7 @@ def test_kinetics_variants_table_is_the_report_of_the_committed_runs():
 
 
 def test_twice_the_iterations_come_close_to_the_tenfold_target_but_not_in_the_worst_run():
-    from ggd_tutorial.experiments import THESIS_MSE
+    from ggd_tutorial.book.experiments import THESIS_MSE
 
     rows = _benchmark("kinetics_variants").load()
     for name, variant, within in [
@@ -201,7 +201,7 @@ def test_twice_the_iterations_come_close_to_the_tenfold_target_but_not_in_the_wo
 
 
 def test_the_channel_statements_of_the_kinetics_chapter_hold_for_the_committed_runs():
-    from ggd_tutorial.experiments import THESIS_MSE
+    from ggd_tutorial.book.experiments import THESIS_MSE
 
     rows = _benchmark("kinetics_variants").load()
     screening = {
@@ -308,7 +308,7 @@ def test_the_mobility_statements_of_the_kinetics_chapter_hold_for_the_committed_
 
 
 def test_both_priors_on_the_both_learned_model_reach_the_tenfold_target_in_four_of_five_runs():
-    from ggd_tutorial.experiments import THESIS_MSE
+    from ggd_tutorial.book.experiments import THESIS_MSE
 
     rows = _benchmark("kinetics_variants").load()
     runs = {r["seed"]: r for r in rows if r.get("study") and r["variant"] == "mixing+mobility"}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import ggd_tutorial as g
-from ggd_tutorial import comparison as cmp
+from ggd_tutorial.book import studies as cmp
 from ggd_tutorial.data import central_differences, savgol_differences
 from ggd_tutorial.training import rollout_windows
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import ggd_tutorial as g
-from ggd_tutorial import comparison, experiments, levels
+from ggd_tutorial.book import experiments, levels
+from ggd_tutorial.book import studies as comparison
 
 DTYPE_PAIRS = [(torch.float32, torch.float64), (torch.float64, torch.float32)]
 
@@ -50,7 +51,7 @@ def test_every_model_runner_aligns_inputs_and_answers_in_the_callers_dtype(model
     horizons = comparison.horizon_errors(model, system, x, horizon=0.5, multiples=(1, 2))
     assert horizons.predicted.dtype == input_dtype
 
-    grade = g.exercises.check_entropy_production(lambda m, s: m.entropy_production(s), model)
+    grade = g.book.exercises.check_entropy_production(lambda m, s: m.entropy_production(s), model)
     assert grade.passed, grade.message
 
 

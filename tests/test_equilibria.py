@@ -73,7 +73,7 @@ def test_learned_models_have_real_non_positive_spectra_at_equilibrium():
 
 
 def test_a_kinetics_model_given_nu_conserves_the_true_laws_exactly_for_any_weights():
-    from ggd_tutorial import experiments as ex
+    from ggd_tutorial.book import experiments as ex
 
     system = g.MassActionKinetics.thesis_example()
     laws = system.conservation_laws(integer=True).double()

@@ -3,7 +3,7 @@ import math
 import torch
 
 import ggd_tutorial as g
-from ggd_tutorial import exercises as ex
+from ggd_tutorial.book import exercises as ex
 
 
 def rk4(f, x, dt):
@@ -65,7 +65,7 @@ def test_entropy_production_check():
 
 def test_cosh_dual_check_accepts_the_reference_and_explains_typical_mistakes():
     reference = lambda v: v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1  # noqa: E731
-    assert g.exercises.check_cosh_dual(reference).passed
+    assert g.book.exercises.check_cosh_dual(reference).passed
     mistakes = {
         "constant": lambda v: v * torch.asinh(v) - torch.sqrt(1 + v**2),
         "sign": lambda v: -(v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1),
@@ -76,7 +76,7 @@ def test_cosh_dual_check_accepts_the_reference_and_explains_typical_mistakes():
         "shape": lambda v: v[:3],
     }
     for word, fn in mistakes.items():
-        feedback = g.exercises.check_cosh_dual(fn)
+        feedback = g.book.exercises.check_cosh_dual(fn)
         assert not feedback.passed, word
         assert word.split()[0].lower() in feedback.message.lower() or word in ("wrong values", "shape"), (
             word,

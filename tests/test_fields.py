@@ -126,7 +126,7 @@ def test_bad_input_is_refused_clearly():
 
 
 def test_grid_transfer_of_the_exact_model_sits_on_each_grids_floor():
-    from ggd_tutorial import experiments as ex
+    from ggd_tutorial.book import experiments as ex
 
     system = g.FickianDiffusion(points=64, D=3e-3)
     transfer = ex.grid_transfer(_heat_equation_model(3e-3), system, grids=(32, 128), n_test=4, steps=8)
@@ -141,7 +141,7 @@ def test_grid_transfer_of_the_exact_model_sits_on_each_grids_floor():
 
 
 def test_porous_medium_profiles_are_positive_and_the_baseline_trains():
-    from ggd_tutorial import experiments as ex
+    from ggd_tutorial.book import experiments as ex
 
     porous = g.PorousMediumDiffusion()
     for make in (g.fourier_modes, g.step_profiles, g.polynomial_profiles):

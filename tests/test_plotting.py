@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from ggd_tutorial import plotting  # noqa: E402
+from ggd_tutorial.book import plotting  # noqa: E402
 
 
 def test_dissipation_shape_relaxation_starts_at_x0_and_rejects_bad_nonlinearity():

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ggd_tutorial import comparison as cmp
-from ggd_tutorial import levels
+from ggd_tutorial.book import studies as cmp
+from ggd_tutorial.book import levels
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 

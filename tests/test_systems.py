@@ -146,7 +146,7 @@ def test_overdamped_particle():
 
 
 def test_heat_exchange_is_the_ggd_of_its_stated_potentials_and_conserves_energy():
-    from ggd_tutorial import experiments as ex
+    from ggd_tutorial.book import experiments as ex
 
     C = torch.tensor(ex.HEAT_CAPACITY)
     U = C * (0.5 + 1.5 * torch.rand(50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64))

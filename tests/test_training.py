@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import ggd_tutorial as g
-from ggd_tutorial import experiments
+from ggd_tutorial.book import experiments
 
 
 def small_overdamped():

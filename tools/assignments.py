@@ -3,7 +3,7 @@
 Each :class:`Question` becomes three nbgrader cells: the prompt (read-only), the answer cell
 (the reference between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, replaced by a stub in the
 student copy) and a test cell worth ``points``. A test cell runs the public check the student
-also sees (the package's self-check in :mod:`ggd_tutorial.exercises`, which explains a wrong
+also sees (the package's self-check in :mod:`ggd_tutorial.book.exercises`, which explains a wrong
 answer) and then hidden tests, independent properties that the student copy omits and
 ``nbgrader autograde`` puts back. Every answer runs in seconds: no training.
 """
@@ -34,7 +34,7 @@ SETUP = """\
 import math
 import torch
 import ggd_tutorial as g
-from ggd_tutorial import experiments as ex"""
+from ggd_tutorial.book import experiments as ex"""
 
 ASSIGNMENTS: dict[str, list[Question]] = {
     "gradient_dynamics": [
@@ -44,7 +44,7 @@ ASSIGNMENTS: dict[str, list[Question]] = {
             "`my_cosh_dual(v)` for a float64 tensor `v` (exercise `ex-cosh-dual`).",
             "def my_cosh_dual(v):\n    ### BEGIN SOLUTION\n"
             "    return v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1\n    ### END SOLUTION",
-            _check("g.exercises.check_cosh_dual(my_cosh_dual)"),
+            _check("g.book.exercises.check_cosh_dual(my_cosh_dual)"),
             "# Fenchel-Young holds with equality at v = Xi'(y) = sinh(y)\n"
             "y = torch.linspace(-3, 3, 61, dtype=torch.float64)\n"
             "v = torch.sinh(y)\n"
@@ -62,7 +62,7 @@ ASSIGNMENTS: dict[str, list[Question]] = {
             "def production(model, x):\n    ### BEGIN SOLUTION\n"
             "    return (model.conjugate(x) * model(x)).sum(-1)\n    ### END SOLUTION",
             "torch.manual_seed(0)\nmodel = g.GradientDynamicsModel(3, hidden=(8,)).double()\n"
-            + _check("g.exercises.check_entropy_production(production, model)"),
+            + _check("g.book.exercises.check_entropy_production(production, model)"),
             "# the second law at random weights, in two dimensions as well\n"
             "torch.manual_seed(1)\nother = g.GradientDynamicsModel(2, hidden=(8, 8)).double()\n"
             "states = torch.randn(300, 2, dtype=torch.float64)\n"
@@ -80,7 +80,7 @@ ASSIGNMENTS: dict[str, list[Question]] = {
             "def my_positive(raw):\n    ### BEGIN SOLUTION\n"
             "    return torch.where(raw >= 0, raw + math.exp(-5.0), torch.exp(torch.clamp(raw, max=0) - 5.0))\n"
             "    ### END SOLUTION",
-            _check("g.exercises.check_positive_weight(my_positive)"),
+            _check("g.book.exercises.check_positive_weight(my_positive)"),
             "# continuous and increasing, and gradients stay finite for large negative inputs\n"
             "raw = torch.linspace(-50, 50, 2001, dtype=torch.float64, requires_grad=True)\n"
             "w = my_positive(raw)\nassert (w[1:] > w[:-1]).all()\n"
@@ -97,7 +97,7 @@ ASSIGNMENTS: dict[str, list[Question]] = {
             "    y0 = torch.zeros_like(y, requires_grad=True)\n"
             "    (g0,) = torch.autograd.grad(psi(x, y0).sum(), y0, create_graph=True)\n"
             "    return psi(x, y) - psi(x, torch.zeros_like(y)) - (y * g0).sum(-1)\n    ### END SOLUTION",
-            _check("g.exercises.check_vonn_shift(xi)"),
+            _check("g.book.exercises.check_vonn_shift(xi)"),
             "# the shift keeps the curvature: same Hessian in y as psi\n"
             "x = torch.randn(4, 3, dtype=torch.float64)\n"
             "y = torch.randn(3, dtype=torch.float64)\n"
@@ -115,7 +115,7 @@ ASSIGNMENTS: dict[str, list[Question]] = {
             "def my_rk4_step(f, x, dt):\n    ### BEGIN SOLUTION\n"
             "    k1 = f(x)\n    k2 = f(x + dt / 2 * k1)\n    k3 = f(x + dt / 2 * k2)\n    k4 = f(x + dt * k3)\n"
             "    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)\n    ### END SOLUTION",
-            _check("g.exercises.check_rk4_step(my_rk4_step)"),
+            _check("g.book.exercises.check_rk4_step(my_rk4_step)"),
             "# exact for the linear overdamped particle up to O(dt^5) per step: one step of -x\n"
             "x = torch.tensor([[1.0, -2.0]], dtype=torch.float64)\n"
             "dt = 0.1\nexpected = x * (1 - dt + dt**2 / 2 - dt**3 / 6 + dt**4 / 24)\n"
@@ -147,7 +147,7 @@ ASSIGNMENTS: dict[str, list[Question]] = {
             "def my_rate_constants(nu, Q, W0):\n    ### BEGIN SOLUTION\n"
             "    a = ((Q + 1)[:, None] * nu).sum(0) / 2\n"
             "    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)\n    ### END SOLUTION",
-            _check("g.exercises.check_rate_constants(my_rate_constants)"),
+            _check("g.book.exercises.check_rate_constants(my_rate_constants)"),
             "# detailed balance: k_f/k_b = exp(-sum_m (Q_m+1) nu_mn) on a 3-species cycle\n"
             "nu = torch.tensor([[-1.0, 0.0, 1.0], [1.0, -1.0, 0.0], [0.0, 1.0, -1.0]], dtype=torch.float64)\n"
             "Q = torch.tensor([-1.0, -0.5, 0.3], dtype=torch.float64)\n"
@@ -185,7 +185,7 @@ ASSIGNMENTS: dict[str, list[Question]] = {
             "    close = torch.isclose(a, b)\n"
             "    ratio = torch.where(close, torch.ones_like(a), torch.log(b / a))\n"
             "    return torch.where(close, a, (b - a) / ratio)\n    ### END SOLUTION",
-            _check("g.exercises.check_log_mean(my_log_mean)"),
+            _check("g.book.exercises.check_log_mean(my_log_mean)"),
             "# geometric <= logarithmic <= arithmetic mean, and the Boltzmann flux identity\n"
             "a = torch.rand(100, dtype=torch.float64) + 0.1\nb = torch.rand(100, dtype=torch.float64) + 0.1\n"
             "lm = my_log_mean(a, b)\n"
@@ -200,7 +200,7 @@ ASSIGNMENTS: dict[str, list[Question]] = {
             "(three-point Laplacian, periodic unit interval, spacing $h$) (exercise `ex-diffusivity`).",
             "def decay_rate(k, D, h):\n    ### BEGIN SOLUTION\n"
             "    return 4 * D / h**2 * math.sin(math.pi * k * h) ** 2\n    ### END SOLUTION",
-            _check("g.exercises.check_mode_decay_rate(decay_rate)"),
+            _check("g.book.exercises.check_mode_decay_rate(decay_rate)"),
             "# the book's own system: a cosine mode decays at that rate\n"
             "system = g.FickianDiffusion(32, D=0.01)\n"
             "for k in (1, 4, 16):\n"
@@ -217,7 +217,7 @@ ASSIGNMENTS: dict[str, list[Question]] = {
             "$(x_{t+1}-x_{t-1})/(2\\Delta t)$ (exercise `ex-structure-noise`).",
             "def noise_mse(sigma, dt):\n    ### BEGIN SOLUTION\n"
             "    return sigma**2 / (2 * dt**2)\n    ### END SOLUTION",
-            _check("g.exercises.check_noise_velocity_mse(noise_mse)"),
+            _check("g.book.exercises.check_noise_velocity_mse(noise_mse)"),
             "# against a simulation of the noise alone\n"
             "noise = 0.02 * torch.randn(400_000, dtype=torch.float64, generator=torch.Generator().manual_seed(5))\n"
             "empirical = float((((noise[2:] - noise[:-2]) / 0.2) ** 2).mean())\n"
@@ -233,7 +233,7 @@ ASSIGNMENTS: dict[str, list[Question]] = {
             "(exercise `ex-heat-conservation`).",
             "### BEGIN SOLUTION\nP = torch.tensor([[1.0, 0.0], [-1.0, 1.0], [0.0, -1.0]], dtype=torch.float64)\n"
             "### END SOLUTION",
-            _check("g.exercises.check_conserving_projection(P, torch.ones(1, 3))"),
+            _check("g.book.exercises.check_conserving_projection(P, torch.ones(1, 3))"),
             "torch.manual_seed(2)\nmodel = g.GradientDynamicsModel(3, dissipation_projection=P).double()\n"
             "U = torch.rand(40, 3, dtype=torch.float64) + 0.5\n"
             "assert (model(U).sum(-1).abs() <= 1e-12 * model(U).abs().max()).all()",

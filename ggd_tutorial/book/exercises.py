@@ -14,9 +14,9 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ._utils import model_dtype_device
-from .integrators import rk4_step
-from .networks import positive_weight
+from .._utils import model_dtype_device
+from ..integrators import rk4_step
+from ..networks import positive_weight
 
 
 @dataclass
@@ -251,7 +251,7 @@ def check_mode_decay_rate(fn: Callable[[int, float, float], float]) -> Feedback:
 def check_rate_constants(fn: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]) -> Feedback:
     r"""Check ``fn(nu, Q, W0)`` returning :math:`(k_f, k_b)` with
     :math:`k_{f,b}^{(n)}=\tfrac{W_0^{(n)}}{4}\exp(\mp\sum_m(Q_m+1)\nu_{mn}/2)` (the GGD form of mass action)."""
-    from .systems import MassActionKinetics
+    from ..systems import MassActionKinetics
 
     gen = torch.Generator().manual_seed(3)
     nu = torch.tensor([[-1, 1], [-2, 0], [1, -1], [0, -1]], dtype=torch.float64)

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from .data import (
+from ..data import (
     TrajectoryData,
     TrajectorySet,
     fourier_modes,
@@ -31,12 +31,12 @@ from .data import (
     step_profiles,
     uniform_box,
 )
-from .fields import LocalConvolution, LocalFieldModel
-from .integrators import rollout
-from .metrics import evaluate, velocity_mse
-from .networks import GradientDynamicsModel
-from .systems import FickianDiffusion, MassActionKinetics, OverdampedParticle, PorousMediumDiffusion, ReactionCycle
-from .training import FitHistory, fit
+from ..fields import LocalConvolution, LocalFieldModel
+from ..integrators import rollout
+from ..metrics import evaluate, velocity_mse
+from ..networks import GradientDynamicsModel
+from ..systems import FickianDiffusion, MassActionKinetics, OverdampedParticle, PorousMediumDiffusion, ReactionCycle
+from ..training import FitHistory, fit
 
 #: Test velocity MSEs reported in the thesis (and its slides).
 THESIS_MSE = {
@@ -379,8 +379,8 @@ def cycle_experiment(affinity: float, seed: int = 0, progress: bool = False) -> 
     """Fit a GGD model whose dissipation sees x* only through nu^T x* (so the total is conserved
     exactly) to the cycle :meth:`ReactionCycle.driven` of ``affinity``, and compare it with the
     exact field: relative test MSE, the spectrum at the steady state, the steady state itself."""
-    from .equilibria import relax
-    from .metrics import linearization
+    from ..equilibria import relax
+    from ..metrics import linearization
 
     system = ReactionCycle.driven(affinity)
     c0 = uniform_box(CYCLE["n"], 3, 0.05, 1.0, seed=1)

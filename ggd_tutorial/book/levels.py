@@ -11,7 +11,7 @@ checks that every level here keeps a margin of :data:`MARGIN` from the worst run
 * a lower level ``">="`` (e.g. "the data do not fix the values of Xi") at most the worst run
   divided by ``MARGIN``.
 
-:func:`measure` computes the quantities of a trained :class:`~ggd_tutorial.experiments.Result`
+:func:`measure` computes the quantities of a trained :class:`~ggd_tutorial.book.experiments.Result`
 exactly as the chapters do; :func:`check` is the assert the chapters use.
 """
 
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .equilibria import compare_equilibria, conserved_subspace, model_projection, principal_angles
+from ..equilibria import compare_equilibria, conserved_subspace, model_projection, principal_angles
 from .experiments import FIELD_EXPERIMENTS, grid_transfer, mass_drift, train_local_baseline
-from .gauge import fix_gauge
-from .metrics import (
+from ..gauge import fix_gauge
+from ..metrics import (
     extrapolation_share,
     mobility_error,
     predict_trajectories,
@@ -168,7 +168,7 @@ def _gauge_states(result) -> torch.Tensor:
     if result.name == "overdamped-1d":
         return torch.linspace(-1, 1, 201, dtype=torch.float64)[:, None]
     if result.name == "overdamped-2d":
-        from .data import uniform_box
+        from ..data import uniform_box
 
         return uniform_box(2000, 2, -1, 1, seed=5)
     return result.data.test.states[:, ::8].reshape(-1, result.system.dim)
@@ -258,7 +258,7 @@ def _equilibrium_measures(name: str, model, system, data) -> dict[str, float]:
 
 def measure_cycle(balanced, driven) -> dict[str, float]:
     """The asserted quantities of the kinetics chapter's reaction cycles (two
-    :class:`~ggd_tutorial.experiments.CycleResult`: affinity 0 and a driven one)."""
+    :class:`~ggd_tutorial.book.experiments.CycleResult`: affinity 0 and a driven one)."""
 
     def imaginary_share(values: torch.Tensor) -> float:
         return float(values.imag.abs().max() / values.real.abs().max())

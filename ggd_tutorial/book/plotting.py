@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .data import simulate
-from .systems import MassActionKinetics
-from .training import FitHistory
+from ..data import simulate
+from ..systems import MassActionKinetics
+from ..training import FitHistory
 
 
 def _np(x) -> np.ndarray:
@@ -254,7 +254,7 @@ def plot_horizon_errors(comparisons: Sequence, title: str = "Rollout error beyon
 
 
 def plot_grid_transfer(transfer: dict, title: str = ""):
-    """Two panels for :func:`~ggd_tutorial.experiments.grid_transfer`'s result: per grid and test
+    """Two panels for :func:`~ggd_tutorial.book.experiments.grid_transfer`'s result: per grid and test
     family the MSE against the central-difference targets with their own error (the finite-difference
     floor, dotted), and the MSE against the exact velocity."""
     grids = sorted({p for p, _ in transfer})

@@ -1,14 +1,11 @@
-r"""What the GGD structure buys: a black-box baseline, long horizons, noise and data efficiency.
+r"""The studies of the chapter "Why structure matters" (book layer): a GGD model against its
+parameter-matched black box on the same data, over horizons, noise and data size; the claims the
+chapter states about them; the four-way field comparison of the diffusion chapter; the damped
+oscillator fitted by a GGD model and a black box.
 
-The measures here compare any vector fields (a :class:`GradientDynamicsModel`, an
-:class:`MLPVectorField`, a true system) on the same footing:
-
-* :func:`true_velocity_mse` -- error against the *exact* vector field at clean states, so that
-  noisy or finite-difference targets do not enter the score;
-* :func:`horizon_errors` -- state error of a rollout at multiples of the training horizon and
-  whether it ends at the true equilibrium;
-* :func:`second_law_violations` -- share of states where the *true* entropy decreases along
-  the vector field, :math:`\partial_x S_\text{true}\cdot f(x) < 0`.
+The measures themselves (:func:`~ggd_tutorial.metrics.true_velocity_mse`,
+:func:`~ggd_tutorial.metrics.horizon_errors`, :func:`~ggd_tutorial.metrics.second_law_violations`)
+are in the core, :mod:`ggd_tutorial.metrics`.
 """
 
 from __future__ import annotations
@@ -20,10 +17,16 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from .data import _generator
-from .integrators import VectorField, rollout
-from .metrics import evaluate, true_entropy_rate
-from .networks import MLPVectorField, count_parameters
+from ..data import add_noise
+from ..metrics import (
+    HorizonErrors,
+    conservation_drift,
+    horizon_errors,
+    second_law_violations,
+    true_velocity_mse,
+)
+from ..networks import count_parameters, matched_mlp
+from ..systems import damped_oscillator
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,8 +106,8 @@ def train_and_score(
     trajectories. ``estimator`` is "central", "savgol" (velocity targets) or "rollout"
     (short-window rollout loss)."""
     from . import experiments as ex
-    from .data import TrajectorySet
-    from .training import fit
+    from ..data import TrajectorySet
+    from ..training import fit
 
     setting = STUDY[name]
     kwargs = dict(ex.FIXED_BUDGET, **setting.fit, progress=progress, seed=seed)
@@ -132,7 +135,7 @@ def noise_sweep(
 
     Noise is added to the training trajectories only; the test trajectories stay clean.
     ``seed`` seeds the initial weights and the training subsample (not the noise)."""
-    from .data import TrajectoryData
+    from ..data import TrajectoryData
 
     system, trajectories, dt = study_data(name)
     clean = TrajectoryData(trajectories, dt, seed=1)
@@ -152,7 +155,7 @@ def data_sweep(
 ) -> list[dict]:
     """Test MSE against the number of training trajectories (the first ``n`` of the training
     split; the test split is the same for every size)."""
-    from .data import TrajectoryData, TrajectorySet
+    from ..data import TrajectoryData, TrajectorySet
 
     system, trajectories, dt = study_data(name)
     data = TrajectoryData(trajectories, dt, seed=1)
@@ -207,8 +210,8 @@ def compare_on(name: str, multiples: Sequence[int] = (1, 5, 20), progress: bool 
     """Train the GGD model of study system ``name`` and its parameter-matched MLP on the same
     clean data with the same budget; measure test MSE, long rollouts and the second law.
     ``seed`` seeds the initial weights and the training subsample (the data never change)."""
-    from .data import TrajectoryData
-    from .metrics import entropy_production
+    from ..data import TrajectoryData
+    from ..metrics import entropy_production
 
     setting = STUDY[name]
     system, trajectories, dt = study_data(name)
@@ -358,7 +361,7 @@ def _train_field_models(system, data, seed: int, progress: bool, **fit_overrides
     import time
 
     from . import experiments as ex
-    from .training import fit
+    from ..training import fit
 
     def trained(model, setting: str):
         t0 = time.perf_counter()
@@ -391,7 +394,7 @@ def field_comparison(seed: int = 0, per_family: int = 8, progress: bool = False,
     away from equilibrium (true entropy production above ``STUDY["diffusion"]``'s threshold).
     ``fit_overrides`` change every model's budget (for quick checks)."""
     from . import experiments as ex
-    from .metrics import velocity_mse
+    from ..metrics import velocity_mse
 
     system, data, tests = ex.diffusion_data()
     models, train_s = _train_field_models(system, data, seed, progress, **fit_overrides)
@@ -425,9 +428,9 @@ def negative_control(seed: int = 0, progress: bool = False) -> dict[str, float]:
     """Fit a GGD model and its parameter-matched MLP to the damped oscillator; return each one's
     test MSE against the exact field, relative to the mean square velocity (0: perfect, ~1: no fit)."""
     from . import experiments as ex
-    from .data import TrajectoryData, simulate, uniform_box
-    from .networks import GradientDynamicsModel
-    from .training import fit
+    from ..data import TrajectoryData, simulate, uniform_box
+    from ..networks import GradientDynamicsModel
+    from ..training import fit
 
     traj = simulate(damped_oscillator, uniform_box(CONTROL["n"], 2, -1, 1, seed=1), CONTROL["dt"], CONTROL["steps"])
     data = TrajectoryData(traj, CONTROL["dt"], seed=1)
