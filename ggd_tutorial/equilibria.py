@@ -76,18 +76,18 @@ class EquilibriumComparison:
 
     @property
     def diverged(self) -> Tensor:
-        """Per initial state: the model's relaxation left every bound (non-finite end state)."""
+        """For each initial state, whether the model's relaxation left every bound (non-finite end state)."""
         return ~torch.isfinite(self.model).all(-1)
 
     @property
     def error(self) -> Tensor:
-        """Per initial state: RMS distance between the two equilibria (inf where the model diverged)."""
+        """For each initial state, the RMS distance between the two equilibria (inf where the model diverged)."""
         err = ((self.model - self.true) ** 2).mean(-1).sqrt()
         return torch.where(self.diverged, torch.full_like(err, float("inf")), err)
 
     @property
     def spectrum_error(self) -> Tensor:
-        """Per initial state: largest difference of the sorted eigenvalues (real parts), relative
+        """For each initial state, the largest difference of the sorted eigenvalues (real parts), relative
         to the fastest true rate (inf where the model diverged)."""
         gap = (self.model_spectrum.real - self.true_spectrum.real).abs().amax(-1)
         err = gap / self.true_spectrum.real.abs().amax(-1)

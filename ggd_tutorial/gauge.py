@@ -76,7 +76,7 @@ def fix_gauge(
     fit_scale: bool | None = None,
     linear_directions: Tensor | None = None,
 ) -> GaugeFit:
-    """Align a trained :class:`GradientDynamicsModel` with ``system``'s analytic potentials.
+    """Align a trained :class:`~ggd_tutorial.networks.GradientDynamicsModel` with ``system``'s analytic potentials.
 
     Parameters
     ----------

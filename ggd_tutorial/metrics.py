@@ -55,8 +55,8 @@ def velocity_mse(
 ) -> float | Tensor:
     """Mean squared error between ``f(states)`` and the central-difference velocities.
 
-    ``data`` is a :class:`TrajectorySet` or the ``split`` ("test" by default) of a
-    :class:`TrajectoryData`. With ``per_trajectory`` a tensor of one MSE per
+    ``data`` is a :class:`~ggd_tutorial.data.TrajectorySet` or the ``split`` ("test" by default) of a
+    :class:`~ggd_tutorial.data.TrajectoryData`. With ``per_trajectory`` a tensor of one MSE per
     trajectory is returned (for histograms).
     """
     s = _as_set(data, split)

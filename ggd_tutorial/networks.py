@@ -422,7 +422,7 @@ class MobilityDissipation(nn.Module):
     Why it suffices on trajectories: data probe :math:`\Xi` only at :math:`y=\partial_xS`, one
     point per state, and there any convex channel's flux :math:`J_k` (with :math:`J_ka_k\ge0`) is
     :math:`L_ka_k` with :math:`L_k=J_k/a_k\ge0`. For mass action :math:`L_n` is a logarithmic mean of
-    the forward and backward rates (:meth:`MassActionKinetics.mobility`), smooth in :math:`\ln c`,
+    the forward and backward rates (:meth:`~ggd_tutorial.systems.MassActionKinetics.mobility`), smooth in :math:`\ln c`,
     and :math:`\phi=\ln` is the prior that lets the network follow it towards :math:`c\to0`.
     The values of :math:`\Xi` away from those points are those of a quadratic, not of the true
     potential.
@@ -523,6 +523,8 @@ class GradientDynamicsModel(nn.Module):
         PICNN, the mobility a function of :math:`\ln x` with ``dissipation_log_state`` (positive
         states), see :class:`MobilityDissipation`. ``quadratic`` then concerns the entropy only.
 
+    Notes
+    -----
     Calling the model on a batch ``x`` of shape ``(batch, dim)`` returns
     :math:`\dot x`. Because the dynamics are gradients, the call uses autograd
     internally, also under ``torch.no_grad()`` (then without building a graph).

@@ -260,10 +260,21 @@ class ReactionCycle:
     :math:`r_n=k_{f,n}c_n-k_{b,n}c_{n+1}`, and :math:`\dot c=\nu r`. Detailed balance
     (Wegscheider) holds iff the cycle affinity :math:`\mathcal A=\ln\prod_nk_{f,n}/\prod_nk_{b,n}`
     is zero. Otherwise the steady state carries a circulating flux :math:`J>0` and produces
-    entropy forever, and no GGD, with any entropy, has this dynamics: at a GGD equilibrium the
-    Jacobian :math:`\partial^2_{x^*}\Xi\,\partial^2S` has a real spectrum, while a cycle with
-    equal rates :math:`k_f, k_b` has the eigenvalues :math:`0` and
-    :math:`-\tfrac32(k_f+k_b)\pm i\tfrac{\sqrt3}2(k_f-k_b)`.
+    entropy forever (Schnakenberg's cycle affinity). The flux lies in the kernel of
+    :math:`\nu` and is invisible in :math:`\dot c`, so what the data can reveal is local:
+
+    * at a GGD equilibrium where the mobility is smooth, the Jacobian
+      :math:`\partial^2_{x^*}\Xi\,\partial^2S` has a real spectrum, while a cycle with equal rates
+      :math:`k_f, k_b` has the eigenvalues :math:`0` and
+      :math:`-\tfrac32(k_f+k_b)\pm i\tfrac{\sqrt3}2(k_f-k_b)`: for :math:`k_f\neq k_b` it is not a GGD
+      with a mobility smooth at the steady state;
+    * with the ideal-solution entropy :math:`-\sum c(\ln c+Q)` and a mobility smooth at the steady
+      state, the linearization needs :math:`K\,\mathrm{diag}(c_{ss})` symmetric, i.e. detailed balance.
+
+    With some other concave entropy a driven cycle can be GGD: with a real spectrum (for instance
+    :math:`k_f=(10,1,1)`, :math:`k_b=(1,1,0.05)`) it is an exact linear GGD with a quadratic entropy
+    and a constant mobility :math:`\nu A\nu^\top` (``tests/test_structures.py``), and away from the
+    steady state a rank-one GGD with a state-dependent mobility follows any of them.
     """
 
     species = ["A", "B", "C"]
@@ -288,7 +299,7 @@ class ReactionCycle:
 
     @property
     def affinity(self) -> float:
-        """Cycle affinity ln(prod k_f / prod k_b): zero iff detailed balance holds."""
+        """The cycle affinity, the logarithm of prod k_f / prod k_b; zero if and only if detailed balance holds."""
         return float(self.kf.log().sum() - self.kb.log().sum())
 
     def _rate_matrix(self) -> Tensor:
@@ -477,7 +488,9 @@ class PorousMediumDiffusion(FickianDiffusion):
 
 def damped_oscillator(x: Tensor, damping: float = 0.2) -> Tensor:
     r""":math:`\dot q=p,\ \dot p=-q-\gamma p`: dissipative, but with a complex spectrum
-    (:math:`-\gamma/2\pm i\sqrt{1-\gamma^2/4}`), which no GGD model has (Onsager reciprocity)."""
+    (:math:`-\gamma/2\pm i\sqrt{1-\gamma^2/4}`) at its rest point, which no GGD with a mobility
+    smooth at the rest point has there (Onsager reciprocity). Away from the rest point a GGD with a
+    state-dependent mobility can follow it (a smooth rank-one pair, theory chapter)."""
     return torch.stack([x[:, 1], -x[:, 0] - damping * x[:, 1]], dim=1)
 
 

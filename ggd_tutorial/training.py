@@ -52,6 +52,9 @@ AUTO_POINTS = {"cpu": 2000, "mps": 20_000, "cuda": 50_000}
 #: Why training stopped, as ``FitHistory.stop_reason`` says it.
 STOP_REASONS = ("budget", "converged", "stalled", "diverged", "interrupted", "time")
 
+#: The out-of-memory error: ``torch.OutOfMemoryError`` from torch 2.5, ``torch.cuda.OutOfMemoryError`` before.
+_OUT_OF_MEMORY: type[BaseException] = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+
 
 def default_device() -> torch.device:
     """CUDA if available, then Apple MPS, else CPU."""
@@ -432,7 +435,7 @@ class _Run:
         try:
             opt.step(closure)
         except (IndexError, RuntimeError) as err:
-            if isinstance(err, torch.OutOfMemoryError) or math.isfinite(self.history.final_loss):
+            if isinstance(err, _OUT_OF_MEMORY) or math.isfinite(self.history.final_loss):
                 raise
             self.history.record(math.nan, "lbfgs", self.t0)
 
