@@ -276,6 +276,10 @@ class TrajectoryData:
     velocity targets are estimated (see :class:`TrajectorySet`).
     """
 
+    #: Column names and trajectory ids, when read from a CSV file (:func:`~ggd_tutorial.loading.read_trajectories_csv`).
+    state_names: list[str] | None = None
+    trajectory_ids: list | None = None
+
     def __init__(
         self,
         trajectories: Tensor,

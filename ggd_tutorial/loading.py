@@ -178,6 +178,7 @@ def _common_step(arrays: list[np.ndarray], times: Sequence | None, dt: float | N
         if not dt > 0:
             raise ValueError(f"dt must be positive, got {dt}")
         return float(dt)
+    assert times is not None  # exactly one of times and dt is given (checked above)
     if len(times) != len(arrays):
         raise ValueError(f"{len(times)} time arrays for {len(arrays)} trajectories")
     steps = [
@@ -214,6 +215,6 @@ def _uniform_step(k: int, t: np.ndarray, samples: int, rtol: float) -> float:
 
 def _number(path, line: int, column: str, text: str | None) -> float:
     try:
-        return float(text)
-    except (TypeError, ValueError):
+        return float("" if text is None else text)
+    except ValueError:
         raise ValueError(f"{path}, line {line}, column {column!r}: {text!r} is not a number") from None

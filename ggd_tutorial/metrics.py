@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
@@ -87,7 +87,7 @@ def outside_training_range(data: TrajectoryData) -> Tensor:
 def extrapolation_share(f: VectorField, data: TrajectoryData) -> float:
     """Share of the test velocity MSE that comes from the test trajectories starting outside the
     training range (:func:`outside_training_range`); 0 when there are none."""
-    per = velocity_mse(f, data, per_trajectory=True)
+    per = torch.as_tensor(velocity_mse(f, data, per_trajectory=True))
     return float(per[outside_training_range(data)].sum() / per.sum())
 
 
@@ -98,7 +98,7 @@ def mobility_error(model, system, states: Tensor) -> float:
     :math:`\nu` given the data fix :math:`L_n=J_n/X_n` wherever the affinity :math:`X_n\neq0`, so,
     unlike the values of :math:`\Xi`, the mobility can be compared with the truth."""
     net = getattr(model, "dissipation_net", None)
-    if not hasattr(net, "mobility"):
+    if net is None or not hasattr(net, "mobility"):
         raise TypeError("mobility_error needs a model with a learned mobility (dissipation_mobility=True)")
     with torch.no_grad():
         learned = net.mobility(states.to(next(net.parameters())))
@@ -150,7 +150,7 @@ def rollout_mse(
     return float(err[observed].mean())
 
 
-def entropy_production(model: Callable, trajectory: Tensor) -> Tensor:
+def entropy_production(model: Any, trajectory: Tensor) -> Tensor:
     """dS/dt = x*·xdot of a GGD model at every state of ``trajectory`` (..., dim)."""
     shape = trajectory.shape[:-1]
     x = trajectory.reshape(-1, trajectory.shape[-1])
@@ -198,8 +198,8 @@ def linearization(f: VectorField, x: Tensor) -> Tensor:
 
 
 def _finite_or_inf(value: Tensor) -> float:
-    value = float(value)
-    return value if math.isfinite(value) else math.inf
+    number = float(value)
+    return number if math.isfinite(number) else math.inf
 
 
 def true_velocity_mse(f: VectorField, system: VectorField, states: Tensor) -> float:

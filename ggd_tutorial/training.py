@@ -184,6 +184,8 @@ def fit(
     if device.type == "mps" and dtype == torch.float64:
         dtype = torch.float32
     points = AUTO_POINTS.get(device.type, AUTO_POINTS["cpu"]) if max_points == "auto" else max_points
+    if isinstance(points, str):
+        raise ValueError(f'max_points must be a number of points, None (all) or "auto", got {max_points!r}')
     gen = torch.Generator().manual_seed(int(seed))
     x, v, predict = _training_pairs(model, train, int(rollout_window), points, time_stride, early_fraction, gen)
     run = _Run(model, predict, x, v, device, dtype, max_time)
