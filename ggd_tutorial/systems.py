@@ -106,9 +106,11 @@ class MassActionKinetics(GradientSystem):
     :math:`S(c)=-\sum_m c_m(\ln c_m+Q_m)` and
 
     .. math:: \Xi(c,c^*)=\sum_n W_n(c)\big(\cosh(X_n/2)-1\big),\quad
-              X_n=-\sum_m c^*_m\nu_{mn},\quad W_n=W_0\sqrt{\textstyle\prod_m c_m^{|\nu_{mn}|}},
+              X_n=\sum_m \nu_{mn}c^*_m,\quad W_n=W_0\sqrt{\textstyle\prod_m c_m^{|\nu_{mn}|}},
 
-    the GGD velocity is the mass-action law
+    (positive :math:`X_n` drives reaction :math:`n` forward, and :math:`\partial\Xi/\partial X_n` is its
+    net forward rate; the thesis, eq. 4.4, uses the opposite sign, which the even :math:`\cosh` does
+    not see, and the code computes :math:`-X_n`), the GGD velocity is the mass-action law
     :math:`\dot c=\nu\,(k_f\prod c^{\alpha}-k_b\prod c^{\beta})` with
     :math:`k_{f,b}^{(n)}=\tfrac{W_0}{4}\exp(\mp\sum_m(Q_m+1)\nu_{mn}/2)`.
     The thesis uses :math:`W_0=4`, :math:`Q=-1`, so :math:`k_f=k_b=1`.
@@ -122,7 +124,8 @@ class MassActionKinetics(GradientSystem):
 
     The rates satisfy detailed balance for every choice of :math:`W_0, Q` (Wegscheider's
     condition: :math:`\ln(k_f/k_b)=-\nu^\top(Q+1)` lies in the range of :math:`\nu^\top`), as any
-    GGD with this entropy must; a driven network that breaks it is not of this form.
+    GGD with this entropy and a mobility smooth at equilibrium must; a driven network that breaks it
+    is not of this form (see :class:`ReactionCycle` for what a GGD with another entropy can do).
     """
 
     def __init__(
@@ -229,7 +232,7 @@ class MassActionKinetics(GradientSystem):
         _require_positive(c, "MassActionKinetics.dissipation")
         k = self._constants(c)
         nu = k["nu"]
-        affinity = -c_star @ nu  # X_n
+        affinity = -c_star @ nu  # -X_n, the thesis' sign (cosh is even)
         weight = k["W0"] * torch.exp(0.5 * torch.log(c) @ k["orders"])
         return (weight * (torch.cosh(affinity / 2) - 1)).sum(-1)
 
@@ -242,7 +245,7 @@ class MassActionKinetics(GradientSystem):
         c = _as_batch(c, self.dim)
         _require_positive(c, "MassActionKinetics.mobility")
         k = self._constants(c)
-        half = 0.5 * (-self.conjugate(c) @ k["nu"])  # X_n / 2
+        half = 0.5 * (-self.conjugate(c) @ k["nu"])  # -X_n / 2 (sinh(u) / u is even)
         weight = k["W0"] * torch.exp(0.5 * torch.log(c) @ k["orders"])
         small = half.abs() < 1e-4
         ratio = torch.where(small, 1 + half**2 / 6, torch.sinh(half) / torch.where(small, torch.ones_like(half), half))

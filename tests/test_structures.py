@@ -165,3 +165,18 @@ def test_smooth_rank_one_ggd_follows_the_driven_cycle():
     relative = float((model(states).detach() - exact).pow(2).mean() / exact.pow(2).mean())
     assert relative < 2e-5  # measured 4.2e-6
     assert float(model.entropy_production(states).detach().min()) >= 0
+
+
+def test_affinity_sign_convention_of_the_notation_page():
+    """X_n = nu_n . c* is positive when reaction n runs forward, J_n = dXi/dX_n is the net forward
+    rate (c_dot = nu J), and L_n = J_n / X_n >= 0 is the mobility (A <-> B at c = (0.8, 0.2))."""
+    system = MassActionKinetics([[-1.0], [1.0]])
+    c = torch.tensor([[0.8, 0.2]], dtype=torch.float64)
+    X = (system.conjugate(c) @ system.nu)[0, 0]
+    forward_rate = system.velocity(c)[0, 1]  # k_f c_A - k_b c_B with k_f = k_b = 1
+    assert abs(float(X) - float(torch.log(torch.tensor(4.0)))) < 1e-12 and abs(float(forward_rate) - 0.6) < 1e-12
+    affinity = X.clone().requires_grad_(True)
+    weight = 4.0 * torch.sqrt(c.prod())
+    (J,) = torch.autograd.grad(weight * (torch.cosh(affinity / 2) - 1), affinity)  # Xi as a function of X_n
+    assert abs(float(J) - float(forward_rate)) < 1e-12
+    assert abs(float(J / X) - float(system.mobility(c)[0, 0])) < 1e-12 and float(J / X) > 0
