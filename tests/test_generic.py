@@ -12,6 +12,7 @@ from ggd_tutorial.generic import GENERICModel
 from ggd_tutorial.systems import DampedOscillatorBath
 from ggd_tutorial.training import fit
 
+
 def canonical():
     return torch.tensor([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
 
@@ -99,7 +100,9 @@ def test_dissipation_is_convex_in_the_conjugate_and_vanishes_with_its_gradient_a
     model = model_of(("constant", dissipation), seed)
     x = states(6)
     for row in x:
-        eig = hessian_eigenvalues(lambda y: model.dissipation(row[None].expand(y.shape[0], 3), y), 3 * torch.randn(4, 3))
+        eig = hessian_eigenvalues(
+            lambda y: model.dissipation(row[None].expand(y.shape[0], 3), y), 3 * torch.randn(4, 3)
+        )
         assert eig.min() >= -1e-9 * max(1.0, float(eig.abs().max()))
         assert eig.max() > 1e-6
     # the direction dE/dx is flat: one Hessian eigenvalue is zero (the projection Q_E)
