@@ -484,12 +484,18 @@ class GENERICModel(nn.Module):
         if not self.has_energy:
             raise ValueError("a single-generator model has no energy")
         _check_input(x, self.dim)
-        return self.energy_net(x) if self.energy_net is not None else self._energy_fn(x)
+        if self.energy_net is not None:
+            return self.energy_net(x)
+        assert self._energy_fn is not None
+        return self._energy_fn(x)
 
     def entropy(self, x: Tensor) -> Tensor:
         """S(x), shape (batch,)."""
         _check_input(x, self.dim)
-        return self.entropy_net(x) if self.entropy_net is not None else self._entropy_fn(x)
+        if self.entropy_net is not None:
+            return self.entropy_net(x)
+        assert self._entropy_fn is not None
+        return self._entropy_fn(x)
 
     def energy_gradient(self, x: Tensor) -> Tensor:
         """dE/dx, shape (batch, dim)."""
@@ -504,7 +510,9 @@ class GENERICModel(nn.Module):
         _check_input(x, self.dim)
         if self.poisson_net is not None:
             return self.poisson_net(x)
-        return self.poisson_matrix.expand(x.shape[0], self.dim, self.dim)
+        matrix = self.poisson_matrix
+        assert isinstance(matrix, Tensor)
+        return matrix.expand(x.shape[0], self.dim, self.dim)
 
     def poisson_from_gradient(self, x: Tensor, dS: Tensor) -> Tensor:
         """:math:`L=P_SA(x)P_S` with :math:`P_S` built from the vector ``dS`` (batch, dim, dim)."""
@@ -522,8 +530,9 @@ class GENERICModel(nn.Module):
     def dissipation_from_gradient(self, x: Tensor, x_star: Tensor, dE: Tensor | None) -> Tensor:
         r""":math:`\Xi_0(x,Q_Ex^*)` with :math:`Q_E` built from the vector ``dE``."""
         _check_input(x_star, self.dim, "x_star")
-        y = x_star if self._no_energy_projection else _projector_apply(dE, x_star, self.projection_floor)
-        return self.dissipation_net(x, y)
+        if self._no_energy_projection:
+            return self.dissipation_net(x, x_star)
+        return self.dissipation_net(x, _projector_apply(self._need(dE), x_star, self.projection_floor))
 
     def dissipation(self, x: Tensor, x_star: Tensor) -> Tensor:
         r""":math:`\Xi(x,x^*)=\Xi_0(x,Q_Ex^*)`, shape (batch,): convex in ``x_star``, zero with zero gradient
@@ -531,6 +540,12 @@ class GENERICModel(nn.Module):
         _check_input(x, self.dim)
         dE = None if self._no_energy_projection else self.energy_gradient(x)
         return self.dissipation_from_gradient(x, x_star, dE)
+
+    @staticmethod
+    def _need(dE: Tensor | None) -> Tensor:
+        if dE is None:
+            raise ValueError("dE is needed for a model with an energy")
+        return dE
 
     @property
     def _no_energy_projection(self) -> bool:
@@ -540,6 +555,7 @@ class GENERICModel(nn.Module):
         r""":math:`\partial_{x^*}\Xi=Q_E\,\partial_y\Xi_0(x,Q_Ex^*)`."""
         if self._no_energy_projection:
             return self.dissipation_net.gradient(x, x_star, create_graph=create_graph)
+        dE = self._need(dE)
         y = _projector_apply(dE, x_star, self.projection_floor)
         g = self.dissipation_net.gradient(x, y, create_graph=create_graph)
         return _projector_apply(dE, g, self.projection_floor)
@@ -589,8 +605,7 @@ class GENERICModel(nn.Module):
             w = self.antisymmetric_part(x)
             rev = (w @ dS[..., None]).squeeze(-1)
             return rev + self.dissipation_net.gradient(x, dS, create_graph=create_graph)
-        if dE is None:
-            raise ValueError("dE is needed for a model with an energy")
+        dE = self._need(dE)
         _check_input(dE, self.dim, "dE")
         a = self.antisymmetric_part(x)
         if self.enforce_degeneracy:
@@ -632,6 +647,7 @@ class GENERICModel(nn.Module):
         _check_input(x, self.dim)
         grad = torch.is_grad_enabled()
         dE, dS = self._gradients(x, create_graph=grad)
+        assert dE is not None
         return (dE * self.velocity_from_gradients(x, dE, dS, create_graph=grad)).sum(-1)
 
     def jacobiator(self, x: Tensor) -> Tensor:
