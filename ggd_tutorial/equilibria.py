@@ -1,8 +1,12 @@
 r"""Where the dynamics ends: equilibria, their spectra, and the conserved subspace.
 
 A GGD model conserves every :math:`q\perp\operatorname{range}P` exactly (``P`` the projection in
-front of :math:`\Xi`) and ends, from :math:`x_0`, at the maximum of its entropy on
-:math:`x_0+\operatorname{range}P`. There its Jacobian is :math:`\partial^2_{x^*}\Xi(x,0)\,\partial^2S(x)`,
+front of :math:`\Xi`). From :math:`x_0` it ends at the maximum of its entropy on
+:math:`x_0+\operatorname{range}P` when that maximum exists and is the only rest point there:
+:math:`S` strictly concave and bounded above on the class (e.g. ``entropy_coercive > 0``), and
+:math:`\Xi(x,\cdot)` vanishing only where :math:`P^\top x^*=0` (e.g. :math:`\partial^2_{x^*}\Xi(x,0)`
+positive definite on :math:`P^\top`). A learned model need not meet these conditions, so
+:func:`compare_equilibria` measures where it ends. At such an equilibrium its Jacobian is :math:`\partial^2_{x^*}\Xi(x,0)\,\partial^2S(x)`,
 a positive semi-definite matrix times a negative semi-definite one: real, non-positive eigenvalues
 (Onsager reciprocity near equilibrium), which :func:`compare_equilibria` reports next to the true ones.
 """

@@ -3,8 +3,10 @@ r"""Gauge fixing: compare learned potentials with analytic ones despite non-uniq
 The dynamics :math:`\dot x=\partial_{x^*}\Xi(x,x^*)|_{x^*=\partial_xS}` do not change under
 
 * scale and shift: :math:`S\to S/C+K`, :math:`\Xi(x,y)\to\Xi(x,Cy)/C` (thesis 4.1.2);
-* for kinetics, a linear shift :math:`S\to S+q\cdot x` with :math:`q\cdot\nu=0`
-  (thesis 4.2.2), because :math:`\Xi` sees :math:`x^*` only through :math:`\nu^\top x^*`.
+* for kinetics, :math:`S\to S+\psi(q_1\cdot x,\dots,q_k\cdot x)` with :math:`q_i\cdot\nu=0` (the
+  conserved quantities) and any :math:`\psi` that keeps :math:`S` concave, because :math:`\Xi` sees
+  :math:`x^*` only through :math:`\nu^\top x^*`; the thesis (4.2.2) and :func:`fix_gauge` treat the
+  linear part :math:`S\to S+q\cdot x`, and a nonlinear :math:`\psi` stays.
 
 :func:`fix_gauge` estimates :math:`C` and :math:`q` by least squares on the
 conjugates, :math:`C\,x^*_{\rm learned}\approx x^*_{\rm true}+q`, then :math:`K`
@@ -36,7 +38,8 @@ class GaugeFit:
     ``entropy_rank_correlation`` is Spearman's rank correlation of the learned and
     the true entropy on the states: 1 when the learned entropy is *any* increasing
     function of the true one, :math:`S_{learned}=\varphi(S)`. When :math:`\Xi` may
-    depend on :math:`x`, every such :math:`\varphi` is a gauge:
+    depend on :math:`x`, every such :math:`\varphi` that is also concave (so that
+    :math:`\varphi(S)` stays a concave entropy) is a gauge:
     :math:`\Xi(x,y)\to\varphi'(S(x))\,\Xi(x,y/\varphi'(S(x)))` restores the dynamics.
     """
 

@@ -170,8 +170,10 @@ def true_entropy_rate(system, f: VectorField, x: Tensor) -> Tensor:
 
 def entropy_maximum(model, x0: Tensor, max_iter: int = 500) -> Tensor:
     """The state ``(1, dim)`` where a GGD model's concave entropy is largest, found by L-BFGS from
-    ``x0``: an equilibrium of the model (its conjugate vanishes there). On a conserved-quantity
-    class (kinetics) the entropy has no isolated maximum; use a fixed projection instead."""
+    ``x0``: an equilibrium of the model (its conjugate vanishes there). With conserved quantities
+    (kinetics) the equilibrium from a given state is the maximum of the entropy *on its class*, a
+    constrained maximum that this unconstrained search does not find; use
+    :func:`~ggd_tutorial.equilibria.relax` or :func:`~ggd_tutorial.equilibria.compare_equilibria` there."""
     dtype, device = model_dtype_device(model, x0)
     x = x0.reshape(1, -1).to(device=device, dtype=dtype).clone().requires_grad_(True)
     opt = torch.optim.LBFGS(

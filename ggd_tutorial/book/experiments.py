@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import torch
 
@@ -38,97 +39,60 @@ from ..networks import GradientDynamicsModel
 from ..systems import FickianDiffusion, MassActionKinetics, OverdampedParticle, PorousMediumDiffusion, ReactionCycle
 from ..training import FitHistory, fit
 
-#: Test velocity MSEs reported in the thesis (and its slides).
-THESIS_MSE = {
-    "overdamped-1d": 1e-6,
-    "overdamped-2d": 1e-6,
-    "kinetics-prescribed-S": 1.760e-5,
-    "kinetics-prescribed-S-mobility": 1.760e-5,  # the thesis experiment 1, here with a prior it lacked
-    "kinetics-prescribed-Xi": 7.026e-5,
-    "kinetics-prescribed-Xi-mixing": 7.026e-5,  # the thesis experiment 2, here with a prior it lacked
-    "kinetics-free": 2.051e-5,
-    "kinetics-free-priors": 2.051e-5,  # the thesis experiment 3, here with both priors it lacked
-    "diffusion-polynomial": 1e-6,
-}
+
+@dataclass(frozen=True)
+class FitConfig:
+    """The training budget of an experiment: keyword arguments of :func:`~ggd_tutorial.fit`.
+
+    The defaults are what every tuned setting pins besides its budget: the whole budget runs (no
+    convergence stop) and the subsample is uniform unless a setting asks for early times, so the
+    numbers in ``benchmarks/robustness.md`` stay those of these settings whatever ``fit``'s
+    defaults are."""
+
+    adam_steps: int = 500
+    lbfgs_steps: int = 500
+    adam_lr: float = 1e-3
+    max_points: int | str | None = None
+    early_fraction: float = 0.0
+    tol: float = 0.0
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments for ``fit``."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+#: The budget every tuned setting pins (the defaults of :class:`FitConfig`).
+FIXED_BUDGET = FitConfig()
 
 
 @dataclass(frozen=True)
 class Setting:
-    """Model and training settings of one experiment."""
+    """Model and training settings of one experiment (read-only mappings; a view of its
+    :class:`~ggd_tutorial.book.registry.Experiment` record)."""
 
-    model: dict[str, Any]
-    fit: dict[str, Any]
+    model: Mapping[str, Any]
+    fit: Mapping[str, Any]
     seed: int = 0
 
 
-#: What the tuned settings pin besides their budgets: the whole budget runs (no convergence stop)
-#: and the subsample is uniform unless a setting asks for early times, so the numbers in
-#: ``benchmarks/robustness.md`` stay those of these settings whatever ``fit``'s defaults are.
-FIXED_BUDGET: dict[str, Any] = dict(
-    tol=0.0, early_fraction=0.0, max_points=None, adam_lr=1e-3, adam_steps=500, lbfgs_steps=500
-)
+def __getattr__(name: str) -> Any:
+    """Views of :data:`~ggd_tutorial.book.registry.EXPERIMENTS` under their former names:
+    ``SETTINGS`` (name -> :class:`Setting`), ``THESIS_MSE`` (name -> thesis test MSE) and
+    ``FIELD_EXPERIMENTS`` (the experiments whose model is a LocalFieldModel)."""
+    if name not in ("SETTINGS", "THESIS_MSE", "FIELD_EXPERIMENTS"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .registry import EXPERIMENTS
 
-SETTINGS: dict[str, Setting] = {
-    "overdamped-1d": Setting(
-        model=dict(hidden=(16, 16), quadratic=False),
-        fit=dict(adam_steps=200, lbfgs_steps=400, adam_lr=1e-2, max_points=2000),
-    ),
-    "overdamped-2d": Setting(
-        model=dict(hidden=(16, 16)),
-        fit=dict(adam_steps=200, lbfgs_steps=800, adam_lr=1e-2, max_points=2000),
-    ),
-    # the stoichiometry is given: Xi sees c* only through the affinities nu^T c*, one channel each
-    "kinetics-prescribed-S": Setting(
-        model=dict(hidden=(32, 32), quadratic=False, dissipation_channels=True),
-        fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
-    ),
-    # experiment 1 with a quadratic Xi whose mobility per reaction is learned as a function of ln c
-    "kinetics-prescribed-S-mobility": Setting(
-        model=dict(hidden=(32, 32), dissipation_mobility=True, dissipation_log_state=True),
-        fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
-    ),
-    "kinetics-prescribed-Xi": Setting(
-        model=dict(hidden=(32, 32), quadratic=False),
-        fit=dict(adam_steps=300, lbfgs_steps=3000, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
-    ),
-    # experiment 2 with the ideal-mixing term in the learned entropy: a prior the thesis did not use
-    "kinetics-prescribed-Xi-mixing": Setting(
-        model=dict(hidden=(32, 32), quadratic=False, entropy_mixing=True),
-        fit=dict(adam_steps=300, lbfgs_steps=1000, adam_lr=1e-2, max_points=2000, early_fraction=0.5),
-    ),
-    "kinetics-free": Setting(
-        model=dict(hidden=(32, 32), dissipation_rank=2, quadratic=False),
-        fit=dict(adam_steps=300, lbfgs_steps=1200, adam_lr=1e-2, max_points=4000, early_fraction=0.5),
-    ),
-    # experiment 3 with both priors: the mixing entropy, and a mobility of ln c behind the learned map
-    "kinetics-free-priors": Setting(
-        model=dict(
-            hidden=(32, 32),
-            dissipation_rank=2,
-            quadratic=False,
-            entropy_mixing=True,
-            dissipation_mobility=True,
-            dissipation_log_state=True,
-        ),
-        fit=dict(adam_steps=300, lbfgs_steps=2400, adam_lr=1e-3, max_points=4000, early_fraction=0.5),
-    ),
-    "diffusion": Setting(
-        model=dict(hidden=(4,), stencil=1),
-        fit=dict(adam_steps=0, lbfgs_steps=1000, max_points=4000),
-    ),
-    # local densities with shared weights (LocalFieldModel): mass by construction, any grid
-    "diffusion-local": Setting(
-        model=dict(hidden=(8, 8)),
-        fit=dict(adam_steps=0, lbfgs_steps=300, max_points=500),
-    ),
-    "porous-local": Setting(  # nonlinear diffusion c_t = (D c c_x)_x, the same model and budget
-        model=dict(hidden=(8, 8)),
-        fit=dict(adam_steps=0, lbfgs_steps=300, max_points=500),
-    ),
-}
-#: Experiments whose model is a LocalFieldModel (applies to any grid).
-FIELD_EXPERIMENTS = ("diffusion-local", "porous-local")
-SETTINGS = {name: Setting(s.model, {**FIXED_BUDGET, **s.fit}, s.seed) for name, s in SETTINGS.items()}
+    if name == "THESIS_MSE":
+        return MappingProxyType({e.name: e.thesis for e in EXPERIMENTS.values() if e.thesis is not None})
+    if name == "FIELD_EXPERIMENTS":
+        return tuple(e.name for e in EXPERIMENTS.values() if e.model.kind == "local-field")
+    return MappingProxyType(
+        {
+            e.name: Setting(MappingProxyType(dict(e.model.options)), MappingProxyType(e.fit.kwargs()), e.seed)
+            for e in EXPERIMENTS.values()
+        }
+    )
 
 
 def overdamped_data(dim: int = 1, n: int = 128, steps: int = 2048, dt: float = 0.005, seed: int = 1):
@@ -162,6 +126,11 @@ def diffusion_data(
     trajectories = simulate(system, c0, dt, steps, substeps=stable_substeps(system, dt))
     data = TrajectoryData(trajectories, dt, test_fraction=0.2, seed=seed)
     return system, data, field_tests(system, n_test, steps, dt, seed)
+
+
+def porous_data(n: int = 1024, n_test: int = 256, steps: int = 64, dt: float = 0.03, seed: int = 1):
+    """:func:`diffusion_data` of the porous medium equation (:class:`PorousMediumDiffusion`)."""
+    return diffusion_data(n, n_test, steps, dt, seed, system=PorousMediumDiffusion())
 
 
 #: The unseen test families of the diffusion experiments (thesis 4.3.2).
@@ -203,7 +172,8 @@ def field_tests(
 #: The local non-GGD baseline of the diffusion chapter: a LocalConvolution of stencil width 3
 #: (as the local GGD model) and about its parameter count, trained with the local model's budget.
 LOCAL_BASELINE = Setting(
-    model=dict(radius=1, hidden=(20, 20)), fit={**FIXED_BUDGET, **dict(adam_steps=0, lbfgs_steps=300, max_points=500)}
+    model=MappingProxyType(dict(radius=1, hidden=(20, 20))),
+    fit=MappingProxyType(FitConfig(adam_steps=0, lbfgs_steps=300, max_points=500).kwargs()),
 )
 
 
@@ -265,28 +235,18 @@ def float64_default():
 
 
 def build_model(name: str, system, seed: int | None = None, **overrides) -> GradientDynamicsModel | LocalFieldModel:
-    """The model of experiment ``name`` (float64, initial weights seeded with ``seed``, by
-    default the setting's), with potentials prescribed as the thesis did."""
-    setting = SETTINGS[name]
-    kwargs = dict(setting.model)
-    if name in FIELD_EXPERIMENTS:
-        torch.manual_seed(setting.seed if seed is None else seed)
-        with float64_default():
-            return LocalFieldModel(length=system.length, **{**kwargs, **overrides})
-    if name.startswith("kinetics-prescribed-S"):
-        kwargs["entropy"] = system.entropy
-        kwargs["dissipation_projection"] = system.nu  # exact conservation laws, whatever the weights
-    if name.startswith("kinetics-prescribed-Xi"):
-        kwargs["dissipation"] = system.dissipation
-    kwargs.update(overrides)
-    torch.manual_seed(setting.seed if seed is None else seed)
-    with float64_default():
-        return GradientDynamicsModel(system.dim, **kwargs)
+    """The model of experiment ``name`` (its record's :class:`~ggd_tutorial.book.registry.ModelSpec`:
+    float64, initial weights seeded with ``seed``, by default the record's), with potentials
+    prescribed as the thesis did."""
+    from .registry import EXPERIMENTS
+
+    experiment = EXPERIMENTS[name]
+    return experiment.model.build(system, experiment.seed if seed is None else seed, **overrides)
 
 
 @dataclass
 class Result:
-    """One trained experiment."""
+    """One trained experiment (``experiment``: its record; ``cache``: what its measures share)."""
 
     name: str
     model: GradientDynamicsModel | LocalFieldModel
@@ -299,6 +259,8 @@ class Result:
     extra_tests: dict[str, float] = field(default_factory=dict)
     tests: dict[str, TrajectorySet] = field(default_factory=dict)
     seed: int = 0
+    experiment: Any = field(default=None, repr=False)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ratio(self) -> float:
@@ -309,40 +271,36 @@ class Result:
 def run(name: str, progress: bool = True, device=None, seed: int | None = None, **fit_overrides) -> Result:
     """Generate the data, build and train the model of experiment ``name``, evaluate it.
 
-    ``seed`` (default: the setting's) seeds the initial weights and the training subsample;
+    ``seed`` (default: the record's) seeds the initial weights and the training subsample;
     the data are the same for every seed."""
+    from .registry import EXPERIMENTS
+
+    if name not in EXPERIMENTS:
+        raise KeyError(f"unknown experiment {name!r}; choose from {sorted(EXPERIMENTS)}")
+    experiment = EXPERIMENTS[name]
     t0 = time.perf_counter()
     extra: dict[str, float] = {}
-    tests: dict[str, TrajectorySet] = {}
-    if name.startswith("overdamped"):
-        system, data = overdamped_data(dim=int(name[-2]))
-    elif name.startswith("kinetics"):
-        system, data = kinetics_data()
-    elif name in ("diffusion", "diffusion-local"):
-        system, data, tests = diffusion_data()
-    elif name == "porous-local":
-        system, data, tests = diffusion_data(system=PorousMediumDiffusion())
-    else:
-        raise KeyError(f"unknown experiment {name!r}; choose from {sorted(SETTINGS)}")
-    seed = SETTINGS[name].seed if seed is None else int(seed)
-    model = build_model(name, system, seed=seed)
-    kwargs = dict(SETTINGS[name].fit, seed=seed, progress=progress, device=device)
+    system, data, tests = experiment.data()
+    seed = experiment.seed if seed is None else int(seed)
+    model = experiment.model.build(system, seed)
+    kwargs = dict(experiment.fit.kwargs(), seed=seed, progress=progress, device=device)
     kwargs.update(fit_overrides)
     history = fit(model, data, **kwargs)
     if tests:
         extra = {k: float(velocity_mse(model, s)) for k, s in tests.items()}
         test = extra["polynomial"]
-        thesis = THESIS_MSE["diffusion-polynomial"]
         extra["fourier (held out)"] = float(velocity_mse(model, data))
     else:
         test = float(velocity_mse(model, data))
-        thesis = THESIS_MSE[name]
-    return Result(name, model, system, data, history, test, thesis, time.perf_counter() - t0, extra, tests, seed)
+    thesis = math.nan if experiment.thesis is None else experiment.thesis
+    wall = time.perf_counter() - t0
+    return Result(name, model, system, data, history, test, thesis, wall, extra, tests, seed, experiment)
 
 
 # ---------------------------------------------------------------------------------------------
-# Outside the class: a driven reaction cycle (kinetics chapter). Same model and budget for a
-# balanced cycle (affinity 0, inside the GGD class) and a driven one.
+# A driven reaction cycle (kinetics chapter). Same model and budget for a balanced cycle
+# (affinity 0, detailed balance) and a driven one, whose complex spectrum at the steady state no GGD
+# with a mobility smooth there has.
 
 #: Cycle affinities of the kinetics chapter: detailed balance, and a strongly driven cycle.
 CYCLE_AFFINITIES = (0.0, 9.0)
@@ -352,7 +310,7 @@ CYCLE = dict(
     steps=300,
     dt=0.01,
     model=dict(hidden=(16, 16), quadratic=False),
-    fit={**FIXED_BUDGET, **dict(adam_steps=200, lbfgs_steps=300, adam_lr=1e-2, max_points=2000)},
+    fit=FitConfig(adam_steps=200, lbfgs_steps=300, adam_lr=1e-2, max_points=2000).kwargs(),
 )
 
 
