@@ -13,7 +13,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 #: Pages of the book without code (no notebook, no launch button).
-PAGES_WITHOUT_CODE = ("notation", "api")
+PAGES_WITHOUT_CODE = ("testing", "instructor", "notation", "api")
 
 
 def toc_files():
