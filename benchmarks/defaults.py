@@ -15,7 +15,6 @@ Time every run alone: a second torch job on a 2-core machine slows both 5-20x.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -26,20 +25,18 @@ import torch
 
 import ggd_tutorial as g
 from ggd_tutorial.book import experiments as ex
+from ggd_tutorial.book import registry
+from ggd_tutorial.book.registry import EXPERIMENTS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _ledger  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "defaults.jsonl"
 REPORT = HERE / "defaults.md"
 STUDY = HERE / "robustness.jsonl"
-SYSTEMS = [
-    "overdamped-1d",
-    "overdamped-2d",
-    "kinetics-prescribed-S",
-    "kinetics-prescribed-Xi",
-    "kinetics-free",
-    "diffusion",
-    "heat-exchange",
-]
+#: The thesis experiments (no prior variants) and the system of "Learn your own system".
+SYSTEMS = [e.name for e in EXPERIMENTS.values() if e.thesis is not None and e.variant_of is None] + ["heat-exchange"]
 SEEDS = (0, 1)
 #: The time a newcomer's default fit must stay within on 2 CPU cores (issue: "within 2 minutes").
 TIME_LIMIT_S = 120.0
@@ -60,23 +57,13 @@ CHOICE = (
 
 def data_of(name: str):
     """(model kwargs, training data, test set) of a system, with the data of its chapter."""
-    if name == "heat-exchange":
+    if name not in EXPERIMENTS:  # the system of "Learn your own system"
         traj, dt = ex.heat_exchange_trajectories()
         return {}, g.TrajectoryData(traj, dt), None
-    if name.startswith("overdamped"):
-        system, data = ex.overdamped_data(dim=int(name[-2]))
-        test = None
-    elif name.startswith("kinetics"):
-        system, data = ex.kinetics_data()
-        test = None
-    else:
-        system, data, tests = ex.diffusion_data()
-        test = tests["polynomial"]
-    prescribed = {
-        "kinetics-prescribed-S": dict(entropy=system.entropy),
-        "kinetics-prescribed-Xi": dict(dissipation=system.dissipation),
-    }
-    return prescribed.get(name, {}), data, test
+    record = EXPERIMENTS[name]
+    system, data, tests = record.data()
+    test = tests[record.headline.replace("_", " ")] if tests else None  # diffusion: the polynomial profiles
+    return record.model.potentials(system), data, test
 
 
 def run_one(name: str, seed: int) -> dict:
@@ -98,7 +85,17 @@ def key(record: dict) -> tuple:
 
 
 def load(path: Path = RAW) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    return _ledger.load(path)
+
+
+def digest(name: str) -> str:
+    """What decides a default run: fit's defaults, the data factory and the prescribed potentials."""
+    if name not in EXPERIMENTS:
+        return registry.digest("own", name)
+    record = EXPERIMENTS[name]
+    return _ledger.digest_of(
+        {"data": record.data.canonical(), "given": record.model.given, "fit": registry.fit_defaults()}
+    )
 
 
 def run(threads: int) -> None:
@@ -116,8 +113,7 @@ def run(threads: int) -> None:
                 torch=torch.__version__,
                 **run_one(name, seed),
             )
-            with RAW.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            record = _ledger.append(RAW, record, digest(name))
             print(
                 f"{name:24} seed {seed}: {record['fit_s']:6.1f} s  test MSE {record['test_mse']:.2e}  "
                 f"({record['stop_reason']})",
@@ -136,7 +132,7 @@ def tuned() -> dict[str, tuple[float, float]]:
             and r["dtype"] == "float64"
             and r["name"] in SYSTEMS
         ):
-            mse = r["values"]["diffusion.polynomial" if r["name"] == "diffusion" else f"{r['name']}.test_mse"]
+            mse = r["values"][f"{r['name']}.{EXPERIMENTS[r['name']].headline}"]
             out[r["name"]] = (mse, r["wall_s"])
     return out
 

@@ -13,7 +13,6 @@ Runs already in ``fields.jsonl`` are skipped, so an interrupted study resumes wh
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -23,6 +22,10 @@ from pathlib import Path
 import torch
 
 from ggd_tutorial.book import studies as cmp
+from ggd_tutorial.book.registry import EXPERIMENTS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _ledger  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "fields.jsonl"
@@ -44,14 +47,15 @@ SHARES = ("reached", "violations_away")
 
 
 def load() -> list[dict]:
-    if not RAW.exists():
-        return []
-    records = {}
-    for line in RAW.read_text().splitlines():
-        if line.strip():
-            r = json.loads(line)
-            records.setdefault((r["seed"], r["threads"]), r)
-    return list(records.values())
+    return _ledger.load(RAW, ("seed", "threads"))
+
+
+def digest() -> str:
+    """The digest of what the comparison trains: the records of its models and the study's threshold."""
+    used = ("diffusion", "diffusion-local")
+    return _ledger.digest_of(
+        {"experiments": {n: EXPERIMENTS[n].digest() for n in used}, "study": cmp.STUDY["diffusion"]}
+    )
 
 
 def run(args) -> None:
@@ -73,8 +77,7 @@ def run(args) -> None:
             torch=torch.__version__,
             models=result.record(),
         )
-        with RAW.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+        _ledger.append(RAW, record, digest())
         print(f"seed {seed} threads {threads}: {record['wall_s']:.0f} s", flush=True)
 
 

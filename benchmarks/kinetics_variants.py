@@ -20,7 +20,6 @@ uses it.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -31,6 +30,10 @@ import torch
 import ggd_tutorial as g
 from ggd_tutorial import equilibria as eq
 from ggd_tutorial.book import experiments as ex
+from ggd_tutorial.book.registry import EXPERIMENTS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _ledger  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "kinetics_variants.jsonl"
@@ -114,7 +117,7 @@ def run_one(name: str, variant: str, seed: int) -> dict:
     model_over, fit_over = overrides(variant, system)
     t0 = time.perf_counter()
     model = ex.build_model(name, system, **{"seed": seed, **model_over})  # init=K overrides the seed
-    history = g.fit(model, data, **{**ex.SETTINGS[name].fit, "seed": seed, "progress": False, **fit_over})
+    history = g.fit(model, data, **{**EXPERIMENTS[name].fit.kwargs(), "seed": seed, "progress": False, **fit_over})
     wall = time.perf_counter() - t0
     report = eq.compare_equilibria(model, system, data.test.states[:, 0])
     return dict(
@@ -132,7 +135,12 @@ def run_one(name: str, variant: str, seed: int) -> dict:
 
 
 def load() -> list[dict]:
-    return [json.loads(line) for line in RAW.read_text().splitlines() if line.strip()] if RAW.exists() else []
+    return _ledger.load(RAW)
+
+
+def variant_digest(name: str, variant: str) -> str:
+    """The digest of the record a variant changes, and the variant."""
+    return _ledger.digest_of({"experiment": EXPERIMENTS[name].digest(), "variant": variant})
 
 
 def report() -> str:
@@ -178,7 +186,7 @@ def report() -> str:
         if not runs:
             continue
         mse = sorted(r["test_mse"] for r in runs)
-        target = ex.THESIS_MSE[name] / 10
+        target = EXPERIMENTS[name].thesis / 10
         lines.append(
             f"| {name} | {variant} | {len(runs)} | {mse[0]:.2e} | {statistics.median(mse):.2e} | {mse[-1]:.2e} | "
             f"{target:.2e} | {sum(m <= target for m in mse)} of {len(runs)} | "
@@ -201,15 +209,13 @@ def main(argv: list[str] | None = None) -> int:
         for threads in args.threads:
             torch.set_num_threads(threads)
             for seed in args.seeds:
-                with RAW.open("a") as handle:
-                    handle.write(json.dumps({**run_one(name, variant, seed), "study": True}) + "\n")
+                _ledger.append(RAW, {**run_one(name, variant, seed), "study": True}, variant_digest(name, variant))
     elif args.command == "run":  # the screening: variants not yet run at this seed
         torch.set_num_threads(2)
         done = {(r["name"], r["variant"], r["seed"]) for r in load() if "study" not in r}
         for name, variants in VARIANTS.items():
             for variant in (v for v in variants if (name, v, args.seed) not in done):
-                with RAW.open("a") as handle:
-                    handle.write(json.dumps(run_one(name, variant, args.seed)) + "\n")
+                _ledger.append(RAW, run_one(name, variant, args.seed), variant_digest(name, variant))
     REPORT.write_text(report())
     print(REPORT.read_text())
     return 0

@@ -10,14 +10,24 @@ of the chapter "Why structure matters" (``ggd_tutorial.book.studies.CLAIMS``) pe
     python benchmarks/robustness.py report            # robustness.jsonl -> robustness.md
 
 Runs already in ``robustness.jsonl`` are skipped, so an interrupted study resumes where it
-stopped. Seeds change the initial weights and the training subsample, never the data; the
+stopped. The experiments and their seeds are the records of ``ggd_tutorial.book.registry.EXPERIMENTS``.
+
+Every run is written through ``benchmarks/_ledger.py`` with a stamp: the git commit, the package
+version and the digest of the experiment record (or study settings) it ran with.
+:func:`stale_runs` is what ``tests/test_robustness.py`` applies to every level and claim: a run
+counts only if it rests on the current record. A stamped run counts when its digest equals the
+record's current :func:`~ggd_tutorial.book.registry.digest`. A legacy run (``"stamp": null``,
+written before stamps existed) counts only while the record's digest equals the digest recorded
+on the rows of the same experiment that ``benchmarks/bitwise.py`` reran bitwise-identically
+(``"stamp": {"experiment": ..., "verified": ...}``); an experiment with no verified row has no
+legacy run that counts. So any change to a record (data, model, budget, seeds, measures or
+levels) makes every run of it stale at once, legacy ones included, until the study is rerun. Seeds change the initial weights and the training subsample, never the data; the
 thread count changes the floating-point path; float32 is what a GPU user asks for speed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import statistics
@@ -27,32 +37,18 @@ from pathlib import Path
 
 import torch
 
-from ggd_tutorial.book import studies as cmp
 from ggd_tutorial.book import experiments as ex
-from ggd_tutorial.book import levels
+from ggd_tutorial.book import levels, registry
+from ggd_tutorial.book import studies as cmp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _ledger  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "robustness.jsonl"
 REPORT = HERE / "robustness.md"
-THESIS = [
-    "overdamped-1d",
-    "overdamped-2d",
-    "kinetics-prescribed-S",
-    "kinetics-prescribed-S-mobility",
-    "kinetics-prescribed-Xi",
-    "kinetics-prescribed-Xi-mixing",
-    "kinetics-free",
-    "kinetics-free-priors",
-    "diffusion",
-    "diffusion-local",
-    "porous-local",
-]
 #: (kind, name) -> seeds; every float64 run at each thread count, float32 at seed 0 only.
-PLAN = {("thesis", n): (0, 1, 2, 3, 4) for n in THESIS}
-PLAN[("thesis", "diffusion")] = (0, 1, 2)  # the slowest experiment: three seeds
-PLAN[("thesis", "kinetics-free-priors")] = tuple(range(10))  # its Adam rate was chosen on seeds 3 and 4: ten seeds
-PLAN[("thesis", "diffusion-local")] = (0, 1, 2)
-PLAN[("thesis", "porous-local")] = (0, 1, 2)
+PLAN = {("thesis", e.name): e.seeds for e in registry.EXPERIMENTS.values()}
 PLAN[("structure", "all")] = (0, 1, 2)
 PLAN[("noise", "overdamped-2d")] = (0, 1, 2)
 PLAN[("own", "heat-exchange")] = (0, 1, 2)
@@ -99,36 +95,22 @@ def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
         return {"values": {}, "claims": cmp.claims_held(control=cmp.negative_control(seed=seed))}
     if kind == "structure":
         results = {s: cmp.compare_on(s, seed=seed) for s in cmp.STUDY}
-        values = {f"structure.{s}.test_mse": r.test_mse["GGD"] for s, r in results.items()}
-        values.update(
-            {f"structure.{s}.{m}.rollout_20x": r.horizons[m].mse[-1] for s, r in results.items() for m in r.horizons}
-        )
-        values.update(
-            {
-                f"structure.{s}.{m}.final_distance": r.horizons[m].final_distance
-                for s, r in results.items()
-                for m in r.horizons
-            }
-        )
-        values.update(
-            {
-                f"structure.kinetics.{m}.conservation_drift": cmp.conservation_drift(h, results["kinetics"].system)
-                for m, h in results["kinetics"].horizons.items()
-            }
-        )
-        return {"values": values, "claims": cmp.claims_held(results=results)}
+        return {"values": levels.measure_structure(results), "claims": cmp.claims_held(results=results)}
     rows = cmp.noise_sweep(name, levels=(0.0, 1e-3, 1e-2), estimators=("central", "savgol"), seed=seed)
     return {"values": {}, "claims": cmp.claims_held(noise_rows=rows)}
 
 
+KEY = ("kind", "name", "seed", "threads", "dtype")
+
+
 def key(record: dict) -> tuple:
-    return record["kind"], record["name"], record["seed"], record["threads"], record["dtype"]
+    return _ledger.key(record, KEY)
 
 
 def plan(threads: list[int], float32: bool) -> list[tuple]:
     out = [(kind, name, seed, t, "float64") for t in threads for (kind, name), seeds in PLAN.items() for seed in seeds]
     if float32 and 2 in threads:
-        out += [("thesis", name, 0, 2, "float32") for name in THESIS]
+        out += [("thesis", name, 0, 2, "float32") for name in registry.EXPERIMENTS]
     return out
 
 
@@ -160,20 +142,44 @@ def run(args) -> None:
             torch=torch.__version__,
             **out,
         )
-        with RAW.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+        record = _ledger.append(RAW, record, registry.digest(kind, name))
         print(f"{kind:9} {name:24} seed {seed} threads {threads} {dtype}: {record['wall_s']:6.1f} s", flush=True)
 
 
 def load() -> list[dict]:
-    if not RAW.exists():
-        return []
-    records: dict[tuple, dict] = {}
-    for line in RAW.read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            records.setdefault(key(record), record)  # two processes may have run the same configuration
-    return list(records.values())
+    """The study's runs, the first of each configuration (two processes may have run the same)."""
+    return _ledger.load(RAW, KEY)
+
+
+def verified_digests(records: list[dict]) -> dict[tuple[str, str], set[str]]:
+    """(kind, name) -> the digests recorded on its rows verified bitwise by ``benchmarks/bitwise.py``."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for r in records:
+        stamp = r.get("stamp")
+        if stamp and stamp.get("verified"):
+            out.setdefault((r["kind"], r["name"]), set()).add(stamp["experiment"])
+    return out
+
+
+def stale_runs(records: list[dict]) -> list[str]:
+    """The runs that do not rest on the current records (see the module docstring), as
+    ``"kind name seed threads dtype: why"``."""
+    current: dict[tuple[str, str], str] = {}
+    verified = verified_digests(records)
+    out = []
+    for r in records:
+        which = (r["kind"], r["name"])
+        if which not in current:
+            current[which] = registry.digest(*which)
+        stamp = r.get("stamp")
+        if stamp is None:
+            if current[which] not in verified.get(which, set()):
+                out.append(f"{' '.join(map(str, key(r)))}: legacy run, no verified row with the current record")
+        elif stamp.get("experiment") != current[which]:
+            out.append(
+                f"{' '.join(map(str, key(r)))}: made with record {stamp.get('experiment')}, now {current[which]}"
+            )
+    return out
 
 
 def _fmt(v: float) -> str:
@@ -237,9 +243,8 @@ def report() -> str:
         "| experiment | thesis | median | worst | runs at or below the thesis level | at or below a tenth of it |",
         "|---|---|---|---|---|---|",
     ]
-    for exp, thesis in ex.THESIS_MSE.items():
-        k = "diffusion.polynomial" if exp == "diffusion-polynomial" else f"{exp}.test_mse"
-        v = values.get(k, [])
+    for exp, thesis in ((e.name, e.thesis) for e in registry.EXPERIMENTS.values() if e.thesis is not None):
+        v = values.get(f"{exp}.{registry.EXPERIMENTS[exp].headline}", [])
         if v:
             lines.append(
                 f"| {exp} | {thesis:.3e} | {statistics.median(v):.2e} | {max(v):.2e} | "

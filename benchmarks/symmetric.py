@@ -11,15 +11,17 @@ the study's runs without it (same seeds, data and budget).
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from pathlib import Path
 
 import torch
 
-from ggd_tutorial.book import experiments as ex
 from ggd_tutorial import fit, metrics
+from ggd_tutorial.book.registry import EXPERIMENTS as RECORDS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _ledger  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENTS = ("kinetics-free", "overdamped-2d")
@@ -28,18 +30,18 @@ SEEDS = (0, 1, 2)
 
 def study_runs() -> dict[tuple[str, int], float]:
     out = {}
-    for line in (HERE / "robustness.jsonl").read_text().splitlines():
-        r = json.loads(line)
+    for r in _ledger.load(HERE / "robustness.jsonl", ("kind", "name", "seed", "threads", "dtype")):
         if r["kind"] == "thesis" and r["name"] in EXPERIMENTS and r["threads"] == 2 and r["dtype"] == "float64":
             out.setdefault((r["name"], r["seed"]), r["values"][f"{r['name']}.test_mse"])
     return out
 
 
 def symmetric_run(name: str, seed: int) -> float:
-    """Test MSE of experiment ``name`` trained with a symmetric learned Xi (all else as the setting)."""
-    system, data = ex.kinetics_data() if name.startswith("kinetics") else ex.overdamped_data(dim=2)
-    model = ex.build_model(name, system, seed=seed, dissipation_symmetric=True)
-    fit(model, data, **ex.SETTINGS[name].fit, seed=seed, progress=False)
+    """Test MSE of experiment ``name`` trained with a symmetric learned Xi (all else as its record)."""
+    record = RECORDS[name]
+    system, data, _ = record.data()
+    model = record.model.build(system, seed, dissipation_symmetric=True)
+    fit(model, data, **record.fit.kwargs(), seed=seed, progress=False)
     return float(metrics.velocity_mse(model, data))
 
 

@@ -16,18 +16,10 @@ import sys
 import torch
 
 from ggd_tutorial.book import experiments
+from ggd_tutorial.book.registry import EXPERIMENTS
 
-ORDER = [
-    "overdamped-1d",
-    "overdamped-2d",
-    "kinetics-prescribed-S",
-    "kinetics-prescribed-S-mobility",
-    "kinetics-prescribed-Xi",
-    "kinetics-prescribed-Xi-mixing",
-    "kinetics-free",
-    "kinetics-free-priors",
-    "diffusion",
-]
+#: The experiments with a thesis value, in the registry's order.
+ORDER = [e.name for e in EXPERIMENTS.values() if e.thesis is not None]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--progress", action="store_true", help="show tqdm progress bars")
     parser.add_argument("--write", action="store_true", help="also write the table to benchmarks/results.md")
     args = parser.parse_args(argv)
-    unknown = [n for n in args.names if n not in experiments.SETTINGS]
+    unknown = [n for n in args.names if n not in EXPERIMENTS]
     if unknown:
         parser.error(f"unknown experiments {unknown}; choose from {ORDER}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from ..data import add_noise
 from ..metrics import (
@@ -28,7 +28,6 @@ from ..metrics import (
 from ..networks import count_parameters, matched_mlp
 from ..systems import damped_oscillator
 
-
 # ---------------------------------------------------------------------------------------------
 # The study of the "Why structure matters" chapter and benchmarks/structure.py: one setting per
 # system, with a training budget small enough for a 2-core CPU and identical for both models.
@@ -36,7 +35,9 @@ from ..systems import damped_oscillator
 
 @dataclass(frozen=True)
 class StudySetting:
-    """GGD experiment whose model is used, training budget, rollout step and estimator windows."""
+    """GGD experiment whose model and data factory are used (a key of
+    :data:`~ggd_tutorial.book.registry.EXPERIMENTS`), training budget, rollout step and estimator
+    windows; ``trajectories`` (and ``data_options``) change the experiment's data set."""
 
     experiment: str
     fit: dict
@@ -45,6 +46,8 @@ class StudySetting:
     rollout_window: int = 4
     away_from_equilibrium: float = 1e-3
     stoichiometry_given: bool = False  # the GGD model's dissipation sees x* only through nu^T x*
+    trajectories: int = 128
+    data_options: tuple[tuple[str, Any], ...] = ()
 
 
 STUDY: dict[str, StudySetting] = {
@@ -58,23 +61,29 @@ STUDY: dict[str, StudySetting] = {
         31,
         stoichiometry_given=True,
     ),
-    "diffusion": StudySetting("diffusion", dict(adam_steps=0, lbfgs_steps=300, max_points=2000), 0.03, 9),
+    "diffusion": StudySetting(  # 320 Fourier-mode trajectories; the unseen families are not used
+        "diffusion",
+        dict(adam_steps=0, lbfgs_steps=300, max_points=2000),
+        0.03,
+        9,
+        trajectories=320,
+        data_options=(("n_test", 1),),
+    ),
 }
 
 
 def study_data(name: str, n: int | None = None, seed: int = 1):
-    """(system, clean trajectories, dt) of a study system: ``n`` trajectories, by default 128 as in
-    the thesis for the particle and kinetics, and 320 Fourier-mode trajectories for diffusion."""
-    from . import experiments as ex
+    """(system, clean trajectories, dt) of a study system: the data factory of its experiment with
+    ``n`` trajectories, by default the setting's (128 as in the thesis for the particle and
+    kinetics, 320 Fourier-mode trajectories for diffusion)."""
+    from .registry import EXPERIMENTS
 
-    if name == "overdamped-2d":
-        system, data = ex.overdamped_data(dim=2, n=n or 128, seed=seed)
-    elif name == "kinetics":
-        system, data = ex.kinetics_data(n=n or 128, seed=seed)
-    elif name == "diffusion":
-        system, data, _ = ex.diffusion_data(n=n or 320, n_test=1, seed=seed)  # the unseen families are not used
-    else:
+    if name not in STUDY:
         raise KeyError(f"unknown study system {name!r}; choose from {sorted(STUDY)}")
+    setting = STUDY[name]
+    spec = EXPERIMENTS[setting.experiment].data
+    options = {**dict(spec.options), "n": n or setting.trajectories, "seed": seed, **dict(setting.data_options)}
+    system, data = spec.factory(**options)[:2]
     return system, data.trajectories, data.dt
 
 
@@ -105,12 +114,12 @@ def train_and_score(
     seeded with ``seed``) and return its :func:`true_velocity_mse` on the clean ``test``
     trajectories. ``estimator`` is "central", "savgol" (velocity targets) or "rollout"
     (short-window rollout loss)."""
-    from . import experiments as ex
     from ..data import TrajectorySet
     from ..training import fit
+    from . import experiments as ex
 
     setting = STUDY[name]
-    kwargs = dict(ex.FIXED_BUDGET, **setting.fit, progress=progress, seed=seed)
+    kwargs = dict(ex.FIXED_BUDGET.kwargs(), **setting.fit, progress=progress, seed=seed)
     if estimator == "rollout":
         kwargs["rollout_window"] = setting.rollout_window
         kwargs["max_points"] = min(kwargs.get("max_points") or 10**9, 500)  # ~4k x the cost per point
@@ -360,12 +369,14 @@ def _train_field_models(system, data, seed: int, progress: bool, **fit_overrides
     """The four models of :data:`FIELD_MODELS` trained on ``data``, and their training times (s)."""
     import time
 
-    from . import experiments as ex
     from ..training import fit
+    from . import experiments as ex
+    from .registry import EXPERIMENTS
 
     def trained(model, setting: str):
         t0 = time.perf_counter()
-        fit(model, data, **{**ex.SETTINGS[setting].fit, "seed": seed, "progress": progress, **fit_overrides})
+        budget = EXPERIMENTS[setting].fit.kwargs()
+        fit(model, data, **{**budget, "seed": seed, "progress": progress, **fit_overrides})
         return model, time.perf_counter() - t0
 
     stencil = ex.build_model("diffusion", system, seed=seed)
@@ -393,8 +404,8 @@ def field_comparison(seed: int = 0, per_family: int = 8, progress: bool = False,
     Fourier data at 1, 5 and 20 times the data's horizon, mass drift, and the true second law
     away from equilibrium (true entropy production above ``STUDY["diffusion"]``'s threshold).
     ``fit_overrides`` change every model's budget (for quick checks)."""
-    from . import experiments as ex
     from ..metrics import velocity_mse
+    from . import experiments as ex
 
     system, data, tests = ex.diffusion_data()
     models, train_s = _train_field_models(system, data, seed, progress, **fit_overrides)
@@ -427,11 +438,17 @@ CONTROL = dict(n=64, steps=200, dt=0.05, fit=dict(adam_steps=200, lbfgs_steps=30
 
 def negative_control(seed: int = 0, progress: bool = False) -> dict[str, float]:
     """Fit a GGD model and its parameter-matched MLP to the damped oscillator; return each one's
-    test MSE against the exact field, relative to the mean square velocity (0: perfect, ~1: no fit)."""
-    from . import experiments as ex
+    test MSE against the exact field, relative to the mean square velocity (0: perfect, ~1: no fit),
+    and the local test of the class, the largest imaginary part of the spectrum at the rest point
+    (:func:`~ggd_tutorial.metrics.rest_point_spectrum`): of a local linear fit of the training data
+    at the origin (``"data imaginary"``), of the fitted MLP there (``"MLP imaginary"``) and of the
+    GGD model at its own rest point (``"GGD imaginary"``, zero for every weight value: its mobility
+    is smooth). The true value is :math:`\sqrt{1-\gamma^2/4}\approx0.995`."""
     from ..data import TrajectoryData, simulate, uniform_box
+    from ..metrics import entropy_maximum, rest_point_spectrum
     from ..networks import GradientDynamicsModel
     from ..training import fit
+    from . import experiments as ex
 
     traj = simulate(damped_oscillator, uniform_box(CONTROL["n"], 2, -1, 1, seed=1), CONTROL["dt"], CONTROL["steps"])
     data = TrajectoryData(traj, CONTROL["dt"], seed=1)
@@ -444,8 +461,15 @@ def negative_control(seed: int = 0, progress: bool = False) -> dict[str, float]:
     scale = float(damped_oscillator(states).pow(2).mean())
     out = {}
     for name, model in models.items():
-        fit(model, data, **{**ex.FIXED_BUDGET, **CONTROL["fit"]}, seed=seed, progress=progress)
+        fit(model, data, **{**ex.FIXED_BUDGET.kwargs(), **CONTROL["fit"]}, seed=seed, progress=progress)
         out[name] = true_velocity_mse(model, damped_oscillator, states) / scale
+    origin = torch.zeros(2, dtype=torch.float64)
+    spectra = {
+        "data": rest_point_spectrum((data.train.states, data.train.velocities), origin),
+        "MLP": rest_point_spectrum(models["MLP"], origin),
+        "GGD": rest_point_spectrum(models["GGD"], entropy_maximum(models["GGD"], origin)),
+    }
+    out.update({f"{k} imaginary": float(v.imag.abs().max()) for k, v in spectra.items()})
     return out
 
 
