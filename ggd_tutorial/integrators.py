@@ -7,7 +7,7 @@ internally and therefore works under ``torch.no_grad()`` too.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 import torch
 from torch import Tensor
@@ -49,19 +49,28 @@ def rollout(
 
     Returns a tensor of shape ``(batch, steps, dim)`` whose first time slice is
     ``x0``; consecutive slices are ``dt`` apart, each reached with ``substeps``
-    steps of the chosen ``method`` ("rk4" or "euler"). The integration runs on the
+    steps of the chosen ``method`` ("rk4", "euler", or "discrete_gradient": the implicit
+    :func:`~ggd_tutorial.discrete_gradient.discrete_gradient_step`, which keeps a
+    :class:`~ggd_tutorial.generic.GENERICModel`'s energy and makes the entropy of it and of a
+    :class:`~ggd_tutorial.networks.GradientDynamicsModel` non-decreasing per step). The integration runs on the
     model's device and dtype (e.g. a GPU after training); the result comes back on
     ``x0``'s device and dtype.
     """
-    if method not in STEPPERS:
-        raise ValueError(f"method must be one of {sorted(STEPPERS)}, got {method!r}")
+    if method not in STEPPERS and method != "discrete_gradient":
+        raise ValueError(f"method must be one of {sorted([*STEPPERS, 'discrete_gradient'])}, got {method!r}")
     if not dt > 0:
         raise ValueError(f"dt must be positive, got {dt}")
     if int(steps) < 1 or int(substeps) < 1:
         raise ValueError("steps and substeps must be positive integers")
     if x0.ndim != 2:
         raise ValueError(f"x0 must have shape (batch, dim), got {tuple(x0.shape)}")
-    step = STEPPERS[method]
+    if method == "discrete_gradient":
+        from .discrete_gradient import check_model, discrete_gradient_step
+
+        check_model(vector_field)
+        step = cast(Callable[[VectorField, Tensor, float], Tensor], discrete_gradient_step)
+    else:
+        step = STEPPERS[method]
     h = dt / substeps
     dtype, device = model_dtype_device(vector_field, x0)
     x = x0.to(device=device, dtype=dtype)
