@@ -199,6 +199,36 @@ def linearization(f: VectorField, x: Tensor) -> Tensor:
     return jacobian.detach().to(x)
 
 
+def rest_point_spectrum(field: VectorField | tuple[Tensor, Tensor], x_rest: Tensor, neighbours: int = 64) -> Tensor:
+    r"""Eigenvalues of the linearization at a rest point ``x_rest``, sorted by real part, then by
+    imaginary part (complex tensor).
+
+    ``field`` is a vector field (a fitted black box, a model, a system: its Jacobian at ``x_rest``
+    by autograd) or a pair ``(states, velocities)`` of data, shapes ``(..., dim)``: then a local
+    linear least-squares fit :math:`\dot x\approx J(x-x_{rest})+b` on the ``neighbours`` states
+    nearest to ``x_rest``. This is the local test of the GGD class: at a rest point where the
+    mobility is smooth every GGD has :math:`J=\partial^2_{x^*}\Xi\,\partial^2S`, a real spectrum
+    (Onsager), so complex eigenvalues rule out a GGD with a mobility smooth there; away from rest
+    points the class excludes nothing of the kind (any flow with a concave strict Lyapunov function
+    is GGD with a state-dependent :math:`\Xi`)."""
+    if callable(field):
+        jacobian = linearization(field, x_rest)
+    else:
+        states, velocities = field
+        x = states.reshape(-1, states.shape[-1])
+        v = velocities.reshape(-1, velocities.shape[-1]).to(x)
+        if neighbours < x.shape[-1] + 1 or neighbours > len(x):
+            raise ValueError(f"neighbours must be between dim + 1 and the number of states, got {neighbours}")
+        centre = x_rest.reshape(-1).to(x)
+        nearest = (x - centre).norm(dim=-1).topk(neighbours, largest=False).indices
+        design = torch.cat([x[nearest] - centre, torch.ones(neighbours, 1, dtype=x.dtype, device=x.device)], dim=-1)
+        coefficients = torch.linalg.lstsq(design, v[nearest]).solution  # (dim + 1, dim): J^T and b
+        jacobian = coefficients[:-1].T
+    values = torch.linalg.eigvals(jacobian)
+    values = values[torch.argsort(values.imag, stable=True)]  # conjugate pairs: negative imaginary part first
+    return values[torch.argsort(torch.round(values.real, decimals=9), stable=True)]
+
+
 def _finite_or_inf(value: Tensor) -> float:
     number = float(value)
     return number if math.isfinite(number) else math.inf

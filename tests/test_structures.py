@@ -180,3 +180,23 @@ def test_affinity_sign_convention_of_the_notation_page():
     (J,) = torch.autograd.grad(weight * (torch.cosh(affinity / 2) - 1), affinity)  # Xi as a function of X_n
     assert abs(float(J) - float(forward_rate)) < 1e-12
     assert abs(float(J / X) - float(system.mobility(c)[0, 0])) < 1e-12 and float(J / X) > 0
+
+
+def test_rest_point_spectrum_separates_the_oscillator_from_a_smooth_ggd():
+    """The local test of the class: complex at the oscillator's rest point, from the field and from
+    a local linear fit of its data; real for a GGD network and for the smooth rank-one GGD."""
+    expected = torch.tensor([-0.1 - 0.99499j, -0.1 + 0.99499j], dtype=torch.complex128)
+    zero = torch.zeros(2, dtype=torch.float64)
+    from_field = g.metrics.rest_point_spectrum(damped_oscillator, zero)
+    assert torch.allclose(from_field, expected, atol=1e-4)
+    assert torch.allclose(from_field.real, expected.real, atol=1e-12)
+    traj = g.simulate(damped_oscillator, g.uniform_box(64, 2, -1, 1, seed=1).double(), 0.05, 200)
+    data = g.TrajectoryData(traj, 0.05, seed=1)
+    from_data = g.metrics.rest_point_spectrum((data.train.states, data.train.velocities), zero, neighbours=64)
+    assert float((from_data - from_field).abs().max()) < 2e-3  # measured 4e-4 (central differences at dt = 0.05)
+    torch.manual_seed(0)
+    net = g.GradientDynamicsModel(2, hidden=(8, 8)).double()
+    rest = g.metrics.entropy_maximum(net, zero)
+    assert float(g.metrics.rest_point_spectrum(net, rest).imag.abs().max()) < 1e-8
+    with pytest.raises(ValueError, match="neighbours"):
+        g.metrics.rest_point_spectrum((data.train.states, data.train.velocities), zero, neighbours=2)
