@@ -61,9 +61,9 @@ reversible part with a non-trivial entropy; use the single-generator form for it
   :math:`W` of a single-generator model with a constant :math:`W`.
 * The model's :math:`L=P_SAP_S` is state dependent through :math:`s(x)` even for a constant :math:`A`,
   and **in general it does not satisfy Jacobi** for ``dim >= 4`` (measured in the tests: a Jacobiator of
-  order one at random weights). It reduces to the constant :math:`A` where :math:`As=0` already holds
-  with :math:`A` constant and :math:`s` of constant direction (e.g. the canonical :math:`(q,p)` block with
-  :math:`S=s(\varepsilon)`), and then Jacobi holds.
+  order 0.1 at random weights in dimension four). Where :math:`As(x)=0` already holds (then
+  :math:`s^\top A=0` and :math:`P_SAP_S=A`) on an open set, e.g. the canonical :math:`(q,p)` block with
+  :math:`S=s(\varepsilon)`, :math:`L` is the constant :math:`A` there and Jacobi holds.
 * **In dimension three it always holds**, for every :math:`A(x)` and every :math:`S`: write
   :math:`L_{ij}=\varepsilon_{ijk}w_k`; Jacobi is :math:`w\cdot(\nabla\times w)=0`, and :math:`Ls=0` forces
   :math:`w=\lambda s=\lambda\nabla S`, whence :math:`w\cdot(\nabla\lambda\times\nabla S)=0`.

@@ -110,7 +110,7 @@ def test_ggd_entropy_never_decreases_per_step(seed):
     assert float((entropy[:, -1] - entropy[:, 0]).min()) > 1e-3
 
 
-def test_ggd_large_steps_keep_the_second_law_where_euler_breaks_it():
+def test_ggd_large_steps_keep_the_second_law_where_euler_and_rk4_break_it():
     """xdot = -x (S = -|x|^2/2, Xi = |x*|^2/2) at dt = 2.5: Euler overshoots to -1.5 x and S drops;
     the discrete gradient gives x (1 - dt/2) / (1 + dt/2), S rises, at any dt."""
     model = GradientDynamicsModel(
@@ -123,6 +123,11 @@ def test_ggd_large_steps_keep_the_second_law_where_euler_breaks_it():
     assert float((s_dg[:, 1:] - s_dg[:, :-1]).min()) >= -1e-15
     s_eu = along(model.entropy, rollout(model, x0, 2.5, 10, method="euler"))
     assert float((s_eu[:, 1:] - s_eu[:, :-1]).max()) < 0  # every Euler step lowers S
+    # RK4 too, beyond its stability limit: the amplification 1 - 3 + 9/2 - 9/2 + 81/24 = 1.375 at dt = 3
+    s_rk = along(model.entropy, rollout(model, x0, 3.0, 10, method="rk4"))
+    assert float((s_rk[:, 1:] - s_rk[:, :-1]).max()) < 0
+    s_dg3 = along(model.entropy, rollout(model, x0, 3.0, 10, method="discrete_gradient"))
+    assert float((s_dg3[:, 1:] - s_dg3[:, :-1]).min()) >= -1e-15
 
 
 @pytest.mark.slow

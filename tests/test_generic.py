@@ -307,3 +307,25 @@ def test_fit_trains_a_generic_model_on_the_bath_oscillator():
     x = data.test.states.reshape(-1, 3)[:50]
     assert model.energy_rate(x).abs().max() <= 1e-10  # the structure survives training
     assert model.entropy_production(x).min() >= -1e-12
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(poisson="state"),
+        dict(dissipation="quadratic", projection_floor=0.1),
+        dict(single_generator=True),
+        dict(poisson="prescribed", energy_coercive=0.1),
+    ],
+)
+def test_fit_runs_on_every_variant_and_lowers_the_loss(kwargs):
+    if kwargs.get("poisson") == "prescribed":
+        kwargs = dict(kwargs, poisson=canonical())
+    bath = DampedOscillatorBath(gamma=0.3)
+    gen = torch.Generator().manual_seed(1)
+    x0 = torch.cat([torch.randn(4, 2, generator=gen), 1.0 + torch.rand(4, 1, generator=gen)], 1)
+    data = TrajectoryData(simulate(bath, x0, 0.1, 20), 0.1, test_fraction=0.25)
+    model = GENERICModel(3, hidden=(8,), generator=torch.Generator().manual_seed(0), **kwargs)
+    history = fit(model, data, adam_steps=20, lbfgs_steps=0, progress=False, max_points=60, batch_size=None)
+    assert all(math.isfinite(v) for v in history.loss)
+    assert min(history.loss) < history.loss[0]
