@@ -7,6 +7,10 @@
 Test MSE is measured against the exact vector field at clean held-out states; the noise
 (relative to the RMS of the data) is added to the training trajectories only. Budgets are
 those of ``ggd_tutorial.book.studies.STUDY``, the same for both models.
+
+With ``--write`` every row is also appended to ``structure.jsonl`` through ``benchmarks/_ledger.py``
+(stamped with commit, version and the digest of the study setting); the rows of systems not rerun
+are read back from there (or, for a table written before the ledger, from ``structure.md``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ from pathlib import Path
 
 import torch
 
+from ggd_tutorial.book import registry
 from ggd_tutorial.book import studies as cmp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _ledger  # noqa: E402
+
+RAW = Path(__file__).resolve().parent / "structure.jsonl"
 
 LEVELS = (0.0, 1e-4, 1e-3, 1e-2)
 ESTIMATORS = ("central", "savgol", "rollout")  # the rollout loss costs ~4 x window per point
@@ -49,7 +59,15 @@ def data_table(rows: list[dict]) -> list[str]:
 
 
 def committed_rows(path: Path, keep: set[str]) -> tuple[list[dict], list[dict], str]:
-    """The noise and data-size rows of ``keep``'s systems in the committed table, and its first line."""
+    """The noise and data-size rows of ``keep``'s systems in the ledger (or, before it existed, in the
+    committed table), and the table's first line."""
+    ledger = [r for r in _ledger.load(RAW) if r["system"] in keep]
+    if ledger:
+        strip = ("sweep", "stamp")
+        noise = [{k: v for k, v in r.items() if k not in strip} for r in ledger if r["sweep"] == "noise"]
+        sizes = [{k: v for k, v in r.items() if k not in strip} for r in ledger if r["sweep"] == "data"]
+        first = path.read_text().splitlines()[0] if path.exists() else ""
+        return noise, sizes, first
     if not path.exists():
         return [], [], ""
     noise, sizes = [], []
@@ -85,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     kept = [s for s in cmp.STUDY if s not in args.systems]
     noise, sizes, earlier = committed_rows(table, set(kept)) if args.write else ([], [], "")
     for done, name in enumerate(args.systems, 1):
-        noise += cmp.noise_sweep(name, LEVELS, ESTIMATORS)
-        sizes += cmp.data_sweep(name, SIZES)
+        new_noise, new_sizes = cmp.noise_sweep(name, LEVELS, ESTIMATORS), cmp.data_sweep(name, SIZES)
+        noise, sizes = noise + new_noise, sizes + new_sizes
+        if args.write:
+            for sweep, rows in (("noise", new_noise), ("data", new_sizes)):
+                for row in rows:
+                    _ledger.append(RAW, {"sweep": sweep, **row}, registry.digest("noise", name))
         wall = time.perf_counter() - t0
         provenance = f" Rows of {', '.join(kept)} kept from the committed table: {earlier}" if kept and earlier else ""
         text = "\n".join(

@@ -344,3 +344,29 @@ def test_the_statements_on_both_priors_with_neither_potential_given_hold_for_the
     assert 3e-3 < values(free, "conserved_angle", "kinetics-free")[-1] < 5e-3  # "up to 4e-3"
     assert values(runs, "equilibrium_error")[-1] < 1.2e-3  # "within 1.2e-3"
     assert values(free, "equilibrium_error", "kinetics-free")[-1] == float("inf")  # "some run away"
+
+
+@pytest.mark.parametrize("script", ["robustness", "defaults", "kinetics_variants", "fields", "structure", "symmetric"])
+def test_every_benchmark_reads_and_writes_its_records_through_the_one_ledger(script):
+    """One ledger (benchmarks/_ledger.py): no script parses or appends JSON lines itself, and every
+    record it writes is stamped with commit, version and the digest of its settings."""
+    text = (TABLE.parent / f"{script}.py").read_text()
+    assert "import _ledger" in text, script
+    assert "json.loads" not in text and 'open("a")' not in text, f"{script} parses or appends records itself"
+    assert "_ledger.append(" in text or "_ledger.load(" in text, script
+
+
+def test_a_ledger_record_is_stamped_with_commit_version_and_digest(tmp_path):
+    import ggd_tutorial
+    from ggd_tutorial.book import registry
+
+    ledger = _benchmark("_ledger")
+    path = tmp_path / "runs.jsonl"
+    digest = registry.digest("thesis", "overdamped-1d")
+    ledger.append(path, {"name": "overdamped-1d", "seed": 0}, digest)
+    ledger.append(path, {"name": "overdamped-1d", "seed": 0, "again": True}, digest)
+    (record,) = ledger.load(path, ("name", "seed"))  # the first of each key
+    assert "again" not in record
+    stamp = record["stamp"]
+    assert stamp["experiment"] == digest and stamp["version"] == ggd_tutorial.__version__
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?|unknown", stamp["commit"]), stamp["commit"]
