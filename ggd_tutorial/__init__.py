@@ -22,9 +22,11 @@ from .data import (
     step_profiles,
     uniform_box,
 )
+from .discrete_gradient import discrete_gradient, discrete_gradient_step
 from .equilibria import compare_equilibria, principal_angles
 from .fields import LocalConvolution, LocalFieldModel
 from .gauge import GaugeFit, fix_gauge
+from .generic import GENERICModel
 from .integrators import euler_step, rk4_step, rollout
 from .loading import read_trajectories_csv, trajectories_from_arrays, write_trajectories_csv
 from .metrics import (
@@ -69,6 +71,7 @@ __all__ = [
     "ConvexDissipation",
     "MobilityDissipation",
     "GradientDynamicsModel",
+    "GENERICModel",
     "LocalFieldModel",
     "LocalConvolution",
     "MLPVectorField",
@@ -83,6 +86,8 @@ __all__ = [
     # data and integration
     "simulate",
     "rollout",
+    "discrete_gradient_step",
+    "discrete_gradient",
     "uniform_box",
     "add_noise",
     "TrajectoryData",

@@ -215,11 +215,14 @@ def _projector_apply(n: Tensor, v: Tensor, floor: float = 0.0) -> Tensor:
 
 def _projected_antisymmetric(n: Tensor, a: Tensor, floor: float = 0.0) -> Tensor:
     r""":math:`\rho\,P\,A\,P` with :math:`P=I-nn^\top/|n|^2` (batch of matrices); since
-    :math:`n^\top An=0` this is :math:`(|n|^2A-An\,n^\top-n\,n^\top A)/(|n|^2+\delta^2)`."""
+    :math:`n^\top An=0` this is :math:`(|n|^2A-An\,n^\top-n\,n^\top A)/(|n|^2+\delta^2)`; at :math:`n=0` it is
+    :math:`A` for :math:`\delta=0` (and :math:`0` for :math:`\delta>0`), consistent with :func:`_projector_apply`."""
     tiny = torch.finfo(n.dtype).eps ** 2
     n2 = (n * n).sum(-1)[:, None, None]
     an = a @ n[..., None]  # (batch, dim, 1); n n^T A = -n (A n)^T
     out = (n2 * a - an * n[:, None, :] + n[:, :, None] * an.transpose(-1, -2)) / (n2 + floor**2).clamp_min(tiny)
+    if not floor:  # at n = 0 exactly P = I, as in _projector_apply: the matrix is A itself
+        out = torch.where(n2 < tiny, a, out)
     return 0.5 * (out - out.transpose(-1, -2))
 
 

@@ -329,3 +329,19 @@ def test_fit_runs_on_every_variant_and_lowers_the_loss(kwargs):
     history = fit(model, data, adam_steps=20, lbfgs_steps=0, progress=False, max_points=60, batch_size=None)
     assert all(math.isfinite(v) for v in history.loss)
     assert min(history.loss) < history.loss[0]
+
+
+def test_poisson_matrix_agrees_with_the_velocity_at_a_critical_point_of_the_entropy():
+    """At dS/dx = 0 exactly, P_S = I: the matrix poisson(x) and the reversible part of the velocity
+    must both be A e (a matrix of zeros there would disagree with forward)."""
+    from ggd_tutorial.generic import _projected_antisymmetric, _projector_apply
+
+    torch.manual_seed(0)
+    a = torch.randn(1, 3, 3, dtype=torch.float64)
+    a = a - a.transpose(-1, -2)
+    e = torch.randn(1, 3, dtype=torch.float64)
+    zero = torch.zeros(1, 3, dtype=torch.float64)
+    matrix = _projected_antisymmetric(zero, a)
+    assert torch.allclose(matrix, a)
+    vector = _projector_apply(zero, (a @ _projector_apply(zero, e)[..., None])[..., 0])
+    assert torch.allclose((matrix @ e[..., None])[..., 0], vector)
