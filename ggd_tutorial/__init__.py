@@ -31,6 +31,7 @@ from .integrators import euler_step, rk4_step, rollout
 from .loading import read_trajectories_csv, trajectories_from_arrays, write_trajectories_csv
 from .metrics import (
     entropy_production,
+    entropy_steps,
     finite_difference_floor,
     horizon_errors,
     predict_trajectories,
@@ -106,6 +107,7 @@ __all__ = [
     "horizon_errors",
     "second_law_violations",
     "entropy_production",
+    "entropy_steps",
     "finite_difference_floor",
     "fix_gauge",
     "GaugeFit",

@@ -313,3 +313,43 @@ def conservation_drift(h: HorizonErrors, system) -> float:
     laws = system.conservation_laws().to(h.predicted)
     q = h.predicted @ laws.T
     return _finite_or_inf((q - q[:, :1]).abs().max())
+
+
+def entropy_steps(model: Any, path: Tensor) -> Tensor:
+    r"""The change of the model's own entropy from each state of ``path`` to the next,
+    :math:`S_\theta(x_{n+1})-S_\theta(x_n)`, shape ``(batch, time - 1)``.
+
+    The second law of a GGD or GENERIC model, :math:`\dot S_\theta\ge0`, holds in continuous time for every
+    weight value; whether it holds *per step* depends on the integrator. Along
+    ``rollout(..., method="discrete_gradient")`` every entry is non-negative up to the solver tolerance; along
+    RK4 or Euler only where the step is small enough for the model's fastest mode.
+
+    Parameters
+    ----------
+    model:
+        A model with an ``entropy(x) -> (batch,)`` method (:class:`~ggd_tutorial.networks.GradientDynamicsModel`,
+        :class:`~ggd_tutorial.generic.GENERICModel`).
+    path:
+        States ``(batch, time, dim)``, e.g. the output of :func:`~ggd_tutorial.integrators.rollout`.
+
+    Returns
+    -------
+    Tensor
+        ``(batch, time - 1)`` entropy changes, on ``path``'s device and dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` has no ``entropy`` method.
+    ValueError
+        If ``path`` is not a ``(batch, time, dim)`` tensor with at least two time slices.
+    """
+    if not callable(getattr(model, "entropy", None)):
+        raise TypeError(f"entropy_steps needs a model with an entropy(x) method, got {type(model).__name__}")
+    if path.ndim != 3 or path.shape[1] < 2:
+        raise ValueError(f"path must have shape (batch, time >= 2, dim), got {tuple(path.shape)}")
+    dtype, device = model_dtype_device(model, path)
+    x = path.reshape(-1, path.shape[-1]).to(device=device, dtype=dtype)
+    with torch.no_grad():
+        entropy = model.entropy(x).reshape(path.shape[:2])
+    return entropy.diff(dim=1).to(path)

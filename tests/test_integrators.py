@@ -87,3 +87,24 @@ def test_rollout_runs_on_the_models_dtype_and_returns_the_callers():
     back = g.rollout(model64, x64.float(), 0.05, 20)  # float64 model, float32 states
     assert back.dtype == torch.float32
     assert torch.allclose(back.double(), reference, atol=1e-6)
+
+
+def test_entropy_steps_along_discrete_gradient_and_rk4_rollouts():
+    """Per step, the discrete-gradient rollout never lowers a GGD model's entropy; RK4 beyond its stability
+    limit does (negative control); the function checks its input."""
+    from ggd_tutorial.metrics import entropy_steps
+
+    torch.manual_seed(0)
+    model = g.GradientDynamicsModel(2, hidden=(8,))
+    x0 = torch.rand(3, 2) - 0.5
+    dg = entropy_steps(model, g.rollout(model, x0, 0.05, 20, method="discrete_gradient"))
+    assert dg.shape == (3, 19) and float(dg.min()) >= -1e-12
+    linear = g.GradientDynamicsModel(
+        1, entropy=lambda x: -0.5 * (x**2).sum(-1), dissipation=lambda x, y: 0.5 * (y**2).sum(-1)
+    )
+    rk4 = entropy_steps(linear, g.rollout(linear, torch.ones(1, 1), 3.0, 5))  # xdot = -x, RK4 at dt = 3: unstable
+    assert float(rk4.max()) < 0
+    with pytest.raises(TypeError):
+        entropy_steps(lambda x: x, torch.zeros(1, 2, 1))
+    with pytest.raises(ValueError):
+        entropy_steps(model, torch.zeros(2, 2))
