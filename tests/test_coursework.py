@@ -1,19 +1,37 @@
-"""Student copies hide every solution and leave an answer stub; instructor copies keep them."""
+"""Coursework: student and instructor copies, and assignments graded outside the student's kernel.
 
+The fast tests run every question's grading checks in this process on the reference answer (full
+marks), the unanswered stub (nothing) and each typical mistake in ``coursework_wrong_answers.py``
+(points lost on its own question). The slow test is the instructor's whole path: generate, release
+with nbgrader, and grade a class of submissions (correct, wrong, tampering, broken) with the
+``grade`` command, whose student code runs in separate processes.
+"""
+
+import copy
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "tests"))
+from assignments import ASSIGNMENTS, SETUP, Wrong, encode  # noqa: E402
+from coursework_wrong_answers import CORRECT, TAMPERING, WRONG  # noqa: E402
+
+QUESTIONS = {q.name: (chapter, q) for chapter, qs in ASSIGNMENTS.items() for q in qs}
 
 
 def test_student_and_instructor_copies(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "tools" / "make_coursework.py"), "--out", str(tmp_path)], check=True)
     chapters = sorted(p.stem for p in (tmp_path / "student").glob("*.ipynb"))
-    assert chapters == ["diffusion", "gradient_dynamics", "icnn", "kinetics", "overdamped", "own_system", "structure"]
+    assert chapters == sorted(p.stem for p in (ROOT / "book").glob("*.md") if "{exercise}" in p.read_text())
+    assert set(ASSIGNMENTS) <= set(chapters)
     for name in chapters:
         student = json.loads((tmp_path / "student" / f"{name}.ipynb").read_text())
         teacher = json.loads((tmp_path / "instructor" / f"{name}.ipynb").read_text())
@@ -27,27 +45,76 @@ def test_student_and_instructor_copies(tmp_path):
         assert len(stubs) == n_ex
 
 
-sys.path.insert(0, str(ROOT / "tools"))
-import pytest  # noqa: E402
-from assignments import ASSIGNMENTS, SETUP  # noqa: E402
+def answer(question) -> str:
+    """The reference answer cell without nbgrader's solution markers."""
+    return "\n".join(line for line in question.solution.splitlines() if "### " not in line)
 
 
-def _run(*sources: str) -> None:
+def stub(question) -> str:
+    return re.sub(
+        r"### BEGIN SOLUTION.*?### END SOLUTION", "raise NotImplementedError()", question.solution, flags=re.S
+    )
+
+
+def score_here(question, source: str) -> tuple[float, list[str]]:
+    """Grade one answer cell in this process (no switching off, no tampering): the checks alone."""
     namespace: dict = {}
-    for source in (SETUP, *sources):
-        exec(source, namespace)  # noqa: S102 - the assignments' own code
+    exec(SETUP, namespace)  # noqa: S102 - the assignments' own code
+    try:
+        exec(source, namespace)  # noqa: S102
+    except Exception:  # noqa: BLE001 - an unanswered stub raises at top level
+        pass
+    inputs = question.inputs()
+    if any(name not in namespace for name in question.defines):
+        return 0.0, ["not defined"]
+    outputs = json.loads(json.dumps(question.probe(namespace, inputs)))  # what travels between the processes
+    earned, messages = 0.0, []
+    for check in question.checks:
+        try:
+            check.test(inputs, outputs)
+            earned += check.points
+        except Wrong as wrong:
+            messages.append(str(wrong))
+    return earned, messages
 
 
-@pytest.mark.parametrize("chapter", list(ASSIGNMENTS))
-def test_reference_answers_pass_and_missing_answers_fail(chapter):
-    assert ASSIGNMENTS[chapter], "every chapter with an assignment has questions"
-    for q in ASSIGNMENTS[chapter]:
-        assert q.points > 0 and q.hidden.strip() and "assert" in q.public and "assert" in q.hidden
-        assert "### BEGIN SOLUTION" in q.solution and "### END SOLUTION" in q.solution
-        _run(q.solution, q.public, q.hidden)
-        stub = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "raise NotImplementedError()", q.solution, flags=re.S)
-        with pytest.raises((NotImplementedError, AssertionError)):
-            _run(stub, q.public)
+@pytest.mark.parametrize("name", list(QUESTIONS))
+def test_reference_answers_get_full_marks_and_stubs_nothing(name):
+    chapter, q = QUESTIONS[name]
+    assert q.points > 0 and len(q.checks) >= 2 and "### BEGIN SOLUTION" in q.solution
+    assert score_here(q, answer(q)) == (q.points, [])
+    assert score_here(q, stub(q))[0] == 0
+    if name in CORRECT:  # a different, right answer
+        assert score_here(q, CORRECT[name]) == (q.points, [])
+    # the public check the student sees passes on the reference and fails on the stub
+    namespace: dict = {}
+    for source in (SETUP, answer(q), q.public):
+        exec(source, namespace)  # noqa: S102
+    with pytest.raises((NotImplementedError, AssertionError)):
+        namespace = {}
+        for source in (SETUP, stub(q), q.public):
+            exec(source, namespace)  # noqa: S102
+
+
+@pytest.mark.parametrize("name", list(QUESTIONS))
+def test_every_typical_mistake_loses_points_with_a_message_that_does_not_give_the_answer(name):
+    chapter, q = QUESTIONS[name]
+    assert len(WRONG[name]) >= 4, "every question has a set of typical mistakes"
+    for label, source in WRONG[name]:
+        earned, messages = score_here(q, source)
+        assert earned < q.points, (name, label)
+        assert messages, (name, label)
+        for reference_line in answer(q).splitlines():  # no message quotes the reference code
+            if len(reference_line.strip()) > 25:
+                assert all(reference_line.strip() not in m for m in messages)
+
+
+def test_outputs_are_plain_data():
+    import torch
+
+    assert encode(torch.ones(2)) == {"tensor": [1.0, 1.0]}
+    assert encode((1, torch.zeros(1))) == {"items": [{"number": 1.0}, {"tensor": [0.0]}]}
+    assert encode(object()) == {"type": "object"}
 
 
 def test_every_chapter_with_coding_exercises_has_an_assignment():
@@ -55,46 +122,140 @@ def test_every_chapter_with_coding_exercises_has_an_assignment():
     assert chapters <= set(ASSIGNMENTS)
 
 
-def _answer_replaced(notebook: dict, old: str, new: str) -> dict:
-    hits = [c for c in notebook["cells"] if old in "".join(c["source"])]
-    assert len(hits) == 1
-    hits[0]["source"] = "".join(hits[0]["source"]).replace(old, new)
+# ---------------------------------------------------------------------------------------------
+# The instructor's path
+
+
+def _with_answers(released: dict, answers: dict[str, str]) -> dict:
+    notebook = copy.deepcopy(released)
+    for cell in notebook["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        if grade_id.endswith("-answer") and grade_id[: -len("-answer")] in answers:
+            cell["source"] = answers[grade_id[: -len("-answer")]]
     return notebook
 
 
+def _class(chapter: str, released: dict) -> dict[str, tuple[dict, set[str]]]:
+    """Submissions of one chapter: name -> (notebook, the questions it answers wrongly)."""
+    questions = ASSIGNMENTS[chapter]
+    correct = {q.name: answer(q) for q in questions}
+    subs = {"correct": (_with_answers(released, correct), set()), "blank": (released, {q.name for q in questions})}
+    alternative = {q.name: CORRECT[q.name] for q in questions if q.name in CORRECT}
+    if alternative:
+        subs["other-correct"] = (_with_answers(released, {**correct, **alternative}), set())
+    for k in range(max(len(WRONG[q.name]) for q in questions)):
+        wrong = {q.name: WRONG[q.name][k % len(WRONG[q.name])][1] for q in questions}
+        subs[f"wrong-{k + 1}"] = (_with_answers(released, wrong), set(wrong))
+    for k in range(max(len(TAMPERING.get(q.name, [])) for q in questions)):
+        tampered = {q.name: TAMPERING[q.name][k % len(TAMPERING[q.name])][1] for q in questions if q.name in TAMPERING}
+        subs[f"tampering-{k + 1}"] = (_with_answers(released, {**correct, **tampered}), set(tampered))
+    return subs
+
+
+def _write(path: Path, notebook: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notebook))
+    return path
+
+
 @pytest.mark.slow
-def test_nbgrader_grades_full_marks_and_docks_exactly_the_wrong_question(tmp_path):
-    """The grading command on four submissions: the reference, a swapped rate (public test catches it),
-    a wrong entropy production that passes the public test (only the hidden test catches it), and the
-    released notebook left unanswered."""
+def test_generate_release_and_grade_a_class(tmp_path):
+    """Generate, release with nbgrader (by a python that is not on PATH, as from a virtual environment
+    that is not activated), and grade: the correct submissions get full marks, every wrong or tampering
+    answer loses its own question's points and no other's, and broken notebooks get a clear row."""
     tool = [sys.executable, str(ROOT / "tools" / "make_coursework.py")]
     subprocess.run([*tool, "--out", str(tmp_path / "cw")], check=True)
     course = tmp_path / "cw" / "nbgrader"
-    reference = json.loads((course / "source" / "kinetics" / "kinetics.ipynb").read_text())
-    subs = tmp_path / "subs"
-    subs.mkdir()
-    (subs / "alice.ipynb").write_text(json.dumps(reference))
-    swapped = _answer_replaced(
-        json.loads(json.dumps(reference)),
-        "torch.exp(-a), W0 / 4 * torch.exp(a)",
-        "torch.exp(a), W0 / 4 * torch.exp(-a)",
-    )
-    (subs / "bob.ipynb").write_text(json.dumps(swapped))
-    plausible = _answer_replaced(
-        json.loads(json.dumps(reference)),
-        "(system.conjugate(c) * system.velocity(c)).sum(-1)",
-        "(system.conjugate(c) ** 2).sum(-1)",
-    )
-    (subs / "carol.ipynb").write_text(json.dumps(plausible))
-    subprocess.run([*tool, "release", "kinetics", "--course", str(course)], check=True)
-    released = (course / "release" / "kinetics" / "kinetics.ipynb").read_text()
-    assert "HIDDEN" not in released and "Wegscheider" not in released and "torch.exp(-a)" not in released
-    (subs / "dave.ipynb").write_text(released)
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != bin_dir)
+    subprocess.run([*tool, "release", "--course", str(course)], check=True, env={**os.environ, "PATH": path})
+    released = {}
+    for chapter, questions in ASSIGNMENTS.items():
+        text = (course / "release" / chapter / f"{chapter}.ipynb").read_text()
+        for q in questions:
+            solution = q.solution.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+            body = [line.strip() for line in solution.splitlines() if len(line.strip()) > 25]
+            assert not any(line in text for line in body), (chapter, q.name)  # no reference answer in the release
+        released[chapter] = json.loads(text)
+
+    # The grade command on one chapter: the submissions an instructor meets besides right and wrong ones.
+    chapter = "kinetics"
+    base = _with_answers(released[chapter], {q.name: answer(q) for q in ASSIGNMENTS[chapter]})
+    subs = tmp_path / "kinetics-submissions"
+    _write(subs / "alice.ipynb", base)
+    duplicated = copy.deepcopy(base)
+    index = next(i for i, c in enumerate(duplicated["cells"]) if "rate-constants-answer" in json.dumps(c["metadata"]))
+    twin = copy.deepcopy(duplicated["cells"][index])
+    twin["id"] = "pasted-copy"
+    duplicated["cells"].insert(index + 1, twin)
+    _write(subs / "bob.ipynb", duplicated)
+    stripped = copy.deepcopy(base)
+    for cell in stripped["cells"]:
+        cell["metadata"] = {}
+    _write(subs / "carol.ipynb", stripped)
+    _write(subs / "dave" / "Copy of kinetics.ipynb", base)  # a renamed file in the student's folder
+    crashing = copy.deepcopy(base)
+    crashing["cells"].append({**copy.deepcopy(twin), "id": "exit", "metadata": {}, "source": "import os\nos._exit(3)"})
+    _write(subs / "erin.ipynb", crashing)
+    raising = copy.deepcopy(base)
+    raising["cells"].insert(3, {**copy.deepcopy(twin), "id": "oops", "metadata": {}, "source": "1 / 0"})
+    _write(subs / "frank.ipynb", raising)
+    (subs / "grace.ipynb").write_text("{ this is not a notebook")
     grades = tmp_path / "grades.csv"
-    subprocess.run([*tool, "grade", "kinetics", str(subs), "--course", str(course), "--csv", str(grades)], check=True)
-    rows = {r["student"]: r for r in csv.DictReader(grades.open())}
-    score = {
-        s: (float(r["rate-constants"]), float(r["analytic-production"]), float(r["total"])) for s, r in rows.items()
-    }
-    assert score == {"alice": (3, 2, 5), "bob": (0, 2, 2), "carol": (3, 0, 3), "dave": (0, 0, 0)}
-    assert {r["max"] for r in rows.values()} == {"5"}
+    for _ in range(2):  # grading again needs no cleanup and gives the same rows
+        subprocess.run([*tool, "grade", chapter, str(subs), "--csv", str(grades)], check=True)
+        rows = {r["student"]: r for r in csv.DictReader(grades.open())}
+        points = {s: (float(r["rate-constants"]), float(r["analytic-production"])) for s, r in rows.items()}
+        assert points == {
+            "alice": (3, 2),
+            "bob": (3, 2),
+            "carol": (3, 2),
+            "dave": (3, 2),
+            "erin": (0, 0),
+            "frank": (3, 2),
+            "grace": (0, 0),
+        }
+        status = {s: r["status"] for s, r in rows.items()}
+        assert status == {s: "check" for s in rows} | {"alice": "ok", "grace": "not graded"}
+        assert rows["alice"]["messages"] == ""
+        assert "appears 2 times" in rows["bob"]["messages"]
+        assert "metadata is missing" in rows["carol"]["messages"]
+        assert "Copy of kinetics.ipynb" in rows["dave"]["messages"]
+        assert "stopped the process" in rows["erin"]["messages"] and "exit code 3" in rows["erin"]["messages"]
+        assert "ZeroDivisionError" in rows["frank"]["messages"]
+        assert "not a readable notebook" in rows["grace"]["messages"]
+        assert {r["max"] for r in rows.values()} == {"5"}
+
+    # Every chapter: correct, other correct, blank, wrong and tampering submissions, graded as one class.
+    import make_coursework
+
+    plan, expected = {}, {}
+    for chapter in ASSIGNMENTS:
+        plan[chapter] = {}
+        for student, (notebook, wrong) in _class(chapter, released[chapter]).items():
+            plan[chapter][student] = (_write(tmp_path / "class" / chapter / f"{student}.ipynb", notebook), [])
+            expected[chapter, student] = wrong
+    looping = _with_answers(released["structure"], {"noise-mse": answer(ASSIGNMENTS["structure"][0])})
+    looping["cells"].insert(3, {**copy.deepcopy(twin), "id": "loop", "metadata": {}, "source": "while True:\n    pass"})
+    plan["structure"]["endless-loop"] = (_write(tmp_path / "class" / "loop.ipynb", looping), [])
+    table = make_coursework.grade_class(plan, timeout=6)
+    matrix = []
+    for chapter, rows in table.items():
+        for row in rows:
+            matrix.append(
+                f"{chapter + '/' + row['student']:<36}"
+                + " ".join(f"{q.name}={row[q.name]:g}/{q.points:g}" for q in ASSIGNMENTS[chapter])
+                + f"  [{row['status']}]"
+            )
+            if row["student"] == "endless-loop":
+                assert row["noise-mse"] == 2 and row["status"] == "check" and "TimeoutError" in row["messages"]
+                continue
+            wrong = expected[chapter, row["student"]]
+            for q in ASSIGNMENTS[chapter]:
+                if q.name in wrong:
+                    assert row[q.name] < q.points, (chapter, row["student"], q.name, row["messages"])
+                else:
+                    assert row[q.name] == q.points, (chapter, row["student"], q.name, row["messages"])
+            if not wrong:
+                assert row["status"] == "ok" and row["messages"] == "", row
+    print("\n".join(["", "grading matrix (submission: question=points/max):", *matrix]))

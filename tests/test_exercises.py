@@ -16,7 +16,13 @@ def rk4(f, x, dt):
 
 def test_rk4_check_accepts_reference_and_explains_typical_mistakes():
     assert ex.check_rk4_step(rk4)
-    assert ex.check_rk4_step(g.rk4_step)
+    # the package's own step is refused, by identity and through delegation, and stays usable afterwards
+    assert "package" in ex.check_rk4_step(g.rk4_step).message
+    assert "package" in ex.check_rk4_step(lambda f, x, dt: g.rk4_step(f, x, dt)).message
+    assert "package" in ex.check_rk4_step(lambda f, x, dt: g.rollout(f, x, dt, 2)[:, -1]).message
+    assert ex.check_rk4_step(rk4) and torch.equal(
+        g.rk4_step(lambda x: -x, torch.ones(1, 1), 0.1), rk4(lambda x: -x, torch.ones(1, 1), 0.1)
+    )
     euler = ex.check_rk4_step(lambda f, x, dt: x + dt * f(x))
     assert not euler and "first-order" in euler.message
 
@@ -38,6 +44,9 @@ def test_positive_weight_check():
     assert "positive" in ex.check_positive_weight(lambda w: w).message
     assert not ex.check_positive_weight(lambda w: torch.where(w >= 0, w, torch.exp(w - 5)))
     assert not ex.check_positive_weight(torch.exp)
+    assert "package" in ex.check_positive_weight(g.positive_weight).message
+    assert "package" in ex.check_positive_weight(lambda w: g.networks.positive_weight(w, 5.0)).message
+    assert (g.positive_weight(torch.zeros(1)) > 0).all()  # restored
 
 
 def test_vonn_shift_check():
@@ -61,6 +70,8 @@ def test_entropy_production_check():
     assert ex.check_entropy_production(right, model)
     assert "sign" in ex.check_entropy_production(lambda m, x: -right(m, x), model).message
     assert not ex.check_entropy_production(lambda m, x: (x * m(x)).sum(-1), model)
+    assert "package" in ex.check_entropy_production(lambda m, x: m.entropy_production(x), model).message
+    assert model.entropy_production(torch.zeros(1, 2)).shape == (1,)  # restored
 
 
 def test_cosh_dual_check_accepts_the_reference_and_explains_typical_mistakes():
@@ -122,6 +133,25 @@ def test_rate_constants_check():
     no_plus_one = lambda nu, Q, W0: rates(nu, Q - 1, W0)  # noqa: E731
     assert "+1" in ex.check_rate_constants(no_plus_one).message
     assert "W0/4" in ex.check_rate_constants(lambda nu, Q, W0: tuple(4 * k for k in rates(nu, Q, W0))).message
+    package = lambda nu, Q, W0: g.MassActionKinetics(nu, W0=W0, Q=Q).rate_constants  # noqa: E731
+    assert "package" in ex.check_rate_constants(package).message
+    assert len(g.MassActionKinetics.thesis_example().rate_constants) == 2  # restored
+
+
+def test_graders_do_not_give_the_answer_away():
+    """No formula in help() of a grader or in its messages; wrong answers are told what is wrong, not the value."""
+    import inspect
+
+    for name, fn in inspect.getmembers(ex, inspect.isfunction):
+        if name.startswith("check_"):
+            doc = inspect.getdoc(fn) or ""
+            assert not any(word in doc for word in ("asinh", "sin^2", "sigma^2", "\\exp", "sqrt")), name
+    assert ex.check_cosh_dual(lambda v: v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1).message.count("asinh") == 0
+    assert "sin" not in ex.check_mode_decay_rate(lambda k, D, h: 4 * D / h**2 * math.sin(math.pi * k * h) ** 2).message
+    assert "sigma^2" not in ex.check_noise_velocity_mse(lambda s, dt: s**2 / (2 * dt**2)).message
+    wrong = ex.check_cosh_dual(lambda v: v * torch.sinh(v)).message
+    expected = 2 * math.asinh(2) - math.sqrt(5) + 1
+    assert f"{expected:.4f}" not in wrong
 
 
 def test_conserving_projection_check_and_what_it_promises():

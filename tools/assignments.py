@@ -1,34 +1,27 @@
-"""The gradeable assignments, one per chapter with code: questions, reference solutions and tests.
+"""The gradeable assignments, one per chapter with code: questions, reference answers and how each is graded.
 
-Each :class:`Question` becomes three nbgrader cells: the prompt (read-only), the answer cell
-(the reference between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, replaced by a stub in the
-student copy) and a test cell worth ``points``. A test cell runs the public check the student
-also sees (the package's self-check in :mod:`ggd_tutorial.book.exercises`, which explains a wrong
-answer) and then hidden tests, independent properties that the student copy omits and
-``nbgrader autograde`` puts back. Every answer runs in seconds: no training.
+Each :class:`Question` becomes three nbgrader cells: the prompt (read-only), the answer cell (the
+reference between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, replaced by a stub in the
+student copy) and a read-only check cell that runs the public self-check of
+:mod:`ggd_tutorial.book.exercises` (it tells the student what is wrong; it awards nothing).
+
+The points come from ``python tools/make_coursework.py grade``, never from the student's kernel:
+an answer cell can patch anything in the process it runs in (``torch.allclose``, a checker, the
+kernel's input transformers), so the student's code runs in a separate process with the package's
+own versions of what the question asks switched off (:attr:`Question.disabled`), a *probe* calls
+the student's functions there on inputs the grader chose, and only the returned numbers travel
+back; the references and the comparisons (the :attr:`Question.checks`, each worth part of the
+points) run in the grading process, which no student code ever enters. Every answer runs in
+seconds: no training.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any, Callable
 
-
-@dataclass(frozen=True)
-class Question:
-    """One autograded question: ``name`` is its grade id (``<name>-tests`` in the gradebook)."""
-
-    name: str
-    prompt: str
-    solution: str
-    public: str
-    hidden: str
-    points: int
-
-
-def _check(call: str) -> str:
-    """A public test: run a self-check, show its message, fail the cell when it does not pass."""
-    return f"feedback = {call}\nprint(feedback)\nassert feedback, feedback.message"
-
+import torch
 
 SETUP = """\
 import math
@@ -36,229 +29,912 @@ import torch
 import ggd_tutorial as g
 from ggd_tutorial.book import experiments as ex"""
 
+
+class Wrong(Exception):
+    """A check failed; the message (what is wrong, never the answer) goes to the student."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded property of an answer, worth ``points``; ``test(inputs, outputs)`` raises :class:`Wrong`."""
+
+    points: float
+    test: Callable[[dict, dict], None]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One autograded question: ``name`` is its grade id (``<name>-answer`` is the answer cell).
+
+    ``defines``: the names the answer must define; ``disabled``: dotted names of the package's own
+    versions, replaced by a function that raises while the student's code runs; ``inputs()``: the
+    grader's inputs (tensors and numbers); ``probe(namespace, inputs)``: runs in the student's
+    process and returns the student's outputs (see :func:`call`); ``checks``: the graded properties.
+    """
+
+    name: str
+    prompt: str
+    solution: str
+    public: str
+    defines: tuple[str, ...]
+    inputs: Callable[[], dict]
+    probe: Callable[[dict, dict], dict]
+    checks: tuple[Check, ...]
+    disabled: tuple[str, ...] = ()
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.checks)
+
+
+def _check(call_source: str) -> str:
+    """A public check cell: run a self-check and show its message."""
+    return f"feedback = {call_source}\nprint(feedback)\nassert feedback, feedback.message"
+
+
+# ---------------------------------------------------------------------------------------------
+# In the student's process: call the student's function and encode what it returns as plain data
+# (JSON), so that nothing but numbers reaches the grader. The references to torch are taken here,
+# at import, before any student code runs.
+
+_GRAD = torch.autograd.grad
+_TENSOR = torch.Tensor
+
+
+def encode(value: Any) -> dict:
+    """A student's return value as JSON-able data: a tensor, a number or a sequence of them."""
+    if isinstance(value, _TENSOR):
+        return {"tensor": value.detach().to("cpu", torch.float64).tolist()}
+    if isinstance(value, bool):
+        return {"type": "bool"}
+    if isinstance(value, (int, float)):
+        return {"number": float(value)}
+    if isinstance(value, (tuple, list)):
+        return {"items": [encode(v) for v in value]}
+    if hasattr(value, "__array__") and not isinstance(value, (str, bytes)):
+        try:
+            return {"tensor": torch.as_tensor(value.__array__(), dtype=torch.float64).tolist()}
+        except Exception:  # noqa: BLE001
+            pass
+    if value is None:
+        return {"type": "None"}
+    return {"type": type(value).__name__}
+
+
+def _error(err: BaseException) -> dict:
+    return {"error": f"{type(err).__name__}: {err}"[:300]}
+
+
+def call(fn: Callable, *args: Any) -> dict:
+    """``fn(*args)`` encoded; tensor arguments are cloned, an exception is reported, never raised."""
+    args = tuple(a.clone() if isinstance(a, _TENSOR) else a for a in args)
+    try:
+        return encode(fn(*args))
+    except Exception as err:  # noqa: BLE001 - any error of the student's code is reported
+        return _error(err)
+
+
+def call_with_grad(fn: Callable, wrt: int, *args: Any) -> dict:
+    """``fn(*args)`` and the autograd gradient of its sum with respect to argument ``wrt``."""
+    args = [a.clone() if isinstance(a, _TENSOR) else a for a in args]
+    args[wrt] = args[wrt].detach().requires_grad_(True)
+    try:
+        value = fn(*args)
+        (grad,) = _GRAD(value.sum(), args[wrt], allow_unused=True)
+    except Exception as err:  # noqa: BLE001
+        return _error(err)
+    return {"value": encode(value), "grad": encode(grad)}
+
+
+# ---------------------------------------------------------------------------------------------
+# In the grading process: decode and compare.
+
+
+def _value(out: Any, what: str) -> dict:
+    if not isinstance(out, dict):
+        raise Wrong(f"{what}: no result came back")
+    if "error" in out:
+        if "switched off" in out["error"]:
+            raise Wrong(f"{what} uses the package's own implementation, which this question asks you to write")
+        raise Wrong(f"{what} raised {out['error']}")
+    return out
+
+
+def _tensor(out: Any, what: str, shape: tuple | None = None) -> torch.Tensor:
+    out = _value(out, what)
+    if "tensor" not in out:
+        raise Wrong(f"{what} must return a tensor, got {out.get('type', 'a ' + next(iter(out), 'nothing'))}")
+    try:
+        t = torch.tensor(out["tensor"], dtype=torch.float64)
+    except (TypeError, ValueError) as err:
+        raise Wrong(f"{what} returned something that is not a tensor of numbers") from err
+    if shape is not None and tuple(t.shape) != tuple(shape):
+        raise Wrong(f"{what} returned shape {tuple(t.shape)}, expected {tuple(shape)}")
+    return t
+
+
+def _number(out: Any, what: str) -> float:
+    out = _value(out, what)
+    if "number" in out:
+        return out["number"]
+    if "tensor" in out:
+        t = torch.tensor(out["tensor"], dtype=torch.float64)
+        if t.numel() == 1:
+            return float(t)
+    raise Wrong(f"{what} must return one number, got {out.get('type', 'several values')}")
+
+
+def _pair(out: Any, what: str) -> tuple[dict, dict]:
+    out = _value(out, what)
+    items = out.get("items")
+    if items is None or len(items) != 2:
+        raise Wrong(f"{what} must return a pair (k_f, k_b)")
+    return items[0], items[1]
+
+
+def _close(got: torch.Tensor, expected: torch.Tensor, what: str, rtol: float = 1e-9, atol: float = 1e-12) -> None:
+    expected = expected.to(torch.float64)
+    if got.shape != expected.shape:
+        raise Wrong(f"{what}: shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
+    if not torch.isfinite(got).all():
+        raise Wrong(f"{what}: not finite at {int((~torch.isfinite(got)).sum())} of {got.numel()} values")
+    bad = ~torch.isclose(got, expected, rtol=rtol, atol=atol)
+    if bad.any():
+        raise Wrong(f"{what}: wrong at {int(bad.sum())} of {got.numel()} values")
+
+
+def _rng(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# gradient_dynamics
+
+
+def _cosh_dual_ref(v: torch.Tensor) -> torch.Tensor:
+    return v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1
+
+
+def _cosh_inputs() -> dict:
+    return {
+        "mid": torch.linspace(-5, 5, 101, dtype=torch.float64),
+        "far": torch.linspace(-40, 40, 161, dtype=torch.float64),
+    }
+
+
+def _cosh_probe(ns: dict, inp: dict) -> dict:
+    return {k: call(ns["my_cosh_dual"], inp[k]) for k in ("mid", "far")}
+
+
+def _cosh_mid(inp: dict, out: dict) -> None:
+    got = _tensor(out["mid"], "my_cosh_dual(v)", inp["mid"].shape)
+    _close(got, _cosh_dual_ref(inp["mid"]), "the dual on [-5, 5]", rtol=1e-8, atol=1e-10)
+
+
+def _cosh_far(inp: dict, out: dict) -> None:
+    got = _tensor(out["far"], "my_cosh_dual(v)", inp["far"].shape)
+    _close(got, _cosh_dual_ref(inp["far"]), "the dual for large |v| (up to 40)", rtol=1e-8, atol=1e-10)
+
+
+def _production_models() -> list:
+    import ggd_tutorial as g
+
+    models = []
+    for seed, dim, hidden in ((0, 3, (8,)), (1, 2, (8, 8))):
+        torch.manual_seed(seed)
+        models.append(g.GradientDynamicsModel(dim, hidden=hidden).double())
+    return models
+
+
+def _production_inputs() -> dict:
+    models = _production_models()
+    return {
+        "states": [m.state_dict() for m in models],
+        "x": [
+            torch.randn(50, 3, generator=_rng(1), dtype=torch.float64),
+            torch.randn(1, 2, generator=_rng(2), dtype=torch.float64),
+        ],
+    }
+
+
+def _production_probe(ns: dict, inp: dict) -> dict:
+    models = _production_models()
+    out = {}
+    for i, (model, state, x) in enumerate(zip(models, inp["states"], inp["x"])):
+        model.load_state_dict(state)
+        out[str(i)] = call(ns["production"], model, x)
+    return out
+
+
+def _production_case(i: int, what: str) -> Callable[[dict, dict], None]:
+    def test(inp: dict, out: dict) -> None:
+        model = _production_models()[i]
+        model.load_state_dict(inp["states"][i])
+        x = inp["x"][i]
+        expected = (model.conjugate(x) * model(x)).sum(-1).detach()
+        got = _tensor(out[str(i)], "production(model, x)", expected.shape)
+        _close(got, expected, what, rtol=1e-8, atol=1e-12)
+
+    return test
+
+
+GRADIENT_DYNAMICS = [
+    Question(
+        "cosh-dual",
+        "Implement the Legendre dual $\\Xi^*(v)=\\sup_y\\,(vy-\\Xi(y))$ of $\\Xi(y)=\\cosh y-1$ as "
+        "`my_cosh_dual(v)` for a float64 tensor `v` (exercise `ex-cosh-dual`).",
+        "def my_cosh_dual(v):\n    ### BEGIN SOLUTION\n"
+        "    return v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1\n    ### END SOLUTION",
+        _check("g.book.exercises.check_cosh_dual(my_cosh_dual)"),
+        ("my_cosh_dual",),
+        _cosh_inputs,
+        _cosh_probe,
+        (Check(2, _cosh_mid), Check(1, _cosh_far)),
+    ),
+    Question(
+        "entropy-production",
+        "For a `g.GradientDynamicsModel`, write `production(model, x)` returning the entropy "
+        "production $\\dot S=\\mathbf x^*\\cdot\\dot{\\mathbf x}$, one value per state, from "
+        "`model.conjugate` and `model(x)`; exercise `ex-second-law` shows it is never negative.",
+        "def production(model, x):\n    ### BEGIN SOLUTION\n"
+        "    return (model.conjugate(x) * model(x)).sum(-1)\n    ### END SOLUTION",
+        "torch.manual_seed(0)\nmodel = g.GradientDynamicsModel(3, hidden=(8,)).double()\n"
+        + _check("g.book.exercises.check_entropy_production(production, model)"),
+        ("production",),
+        _production_inputs,
+        _production_probe,
+        (
+            Check(1, _production_case(0, "the production of a 3-D model at 50 states")),
+            Check(1, _production_case(1, "the production of a 2-D model with two hidden layers at one state")),
+        ),
+        ("ggd_tutorial.networks.GradientDynamicsModel.entropy_production", "ggd_tutorial.metrics.entropy_production"),
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# icnn
+
+
+def _positive_ref(raw: torch.Tensor) -> torch.Tensor:
+    return torch.where(raw >= 0, raw + math.exp(-5.0), torch.exp(torch.clamp(raw, max=0) - 5.0))
+
+
+def _positive_inputs() -> dict:
+    return {
+        "mid": torch.linspace(-50, 50, 2001, dtype=torch.float64),
+        "far": torch.linspace(-1000, 1000, 2001, dtype=torch.float64),
+    }
+
+
+def _positive_probe(ns: dict, inp: dict) -> dict:
+    return {k: call_with_grad(ns["my_positive"], 0, inp[k]) for k in ("mid", "far")}
+
+
+def _positive_values(inp: dict, out: dict) -> None:
+    got = _tensor(_value(out["mid"], "my_positive(raw)")["value"], "my_positive(raw)", inp["mid"].shape)
+    if (got <= 0).any():
+        raise Wrong("some weights are not positive")
+    _close(got, _positive_ref(inp["mid"]), "the weights on [-50, 50]", rtol=1e-9, atol=1e-300)
+
+
+def _positive_extreme(inp: dict, out: dict) -> None:
+    result = _value(out["far"], "my_positive(raw)")
+    got = _tensor(result["value"], "my_positive(raw)", inp["far"].shape)
+    _close(got, _positive_ref(inp["far"]), "the weights on [-1000, 1000]", rtol=1e-9, atol=1e-300)
+    grad = _value(result["grad"], "the gradient")
+    if "tensor" not in grad:
+        raise Wrong("my_positive(raw) is not differentiable with respect to raw")
+    grad = _tensor(grad, "the gradient", inp["far"].shape)
+    raw = inp["far"]
+    expected = torch.where(raw >= 0, torch.ones_like(raw), torch.exp(torch.clamp(raw, max=0) - 5.0))
+    _close(grad, expected, "the gradient with respect to raw on [-1000, 1000]", rtol=1e-9, atol=1e-300)
+
+
+def _psi(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)
+
+
+def _xi_ref(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    with torch.enable_grad():
+        y0 = torch.zeros_like(y, requires_grad=True)
+        (g0,) = torch.autograd.grad(_psi(x, y0).sum(), y0, create_graph=True)
+    return _psi(x, y) - _psi(x, torch.zeros_like(y)) - (y * g0).sum(-1)
+
+
+def _vonn_inputs() -> dict:
+    return {
+        "x": torch.randn(16, 3, generator=_rng(3), dtype=torch.float64),
+        "y": 2 * torch.randn(16, 3, generator=_rng(4), dtype=torch.float64),
+        "h": 1e-5,
+    }
+
+
+def _vonn_probe(ns: dict, inp: dict) -> dict:
+    xi, x, h = ns["xi"], inp["x"], inp["h"]
+    zero = torch.zeros_like(x)
+    out = {"zero": call(xi, x, zero), "far": call_with_grad(xi, 0, x, inp["y"])}
+    for k in range(x.shape[1]):
+        step = torch.zeros_like(x)
+        step[:, k] = h
+        out[f"+{k}"], out[f"-{k}"] = call(xi, x, step), call(xi, x, -step)
+    return out
+
+
+def _vonn_zero(inp: dict, out: dict) -> None:
+    got = _tensor(out["zero"], "xi(x, 0)", (inp["x"].shape[0],))
+    if not torch.isfinite(got).all() or got.abs().max() > 1e-10:
+        raise Wrong("Xi(x, 0) is not zero")
+
+
+def _vonn_slope(inp: dict, out: dict) -> None:
+    x, h = inp["x"], inp["h"]
+    for k in range(x.shape[1]):
+        up = _tensor(out[f"+{k}"], "xi(x, y)", (x.shape[0],))
+        down = _tensor(out[f"-{k}"], "xi(x, y)", (x.shape[0],))
+        slope = (up - down) / (2 * h)
+        if not torch.isfinite(slope).all() or slope.abs().max() > 1e-6:
+            raise Wrong("dXi/dy(x, 0) is not zero")
+
+
+def _vonn_shift(inp: dict, out: dict) -> None:
+    result = _value(out["far"], "xi(x, y)")
+    got = _tensor(result["value"], "xi(x, y)", (inp["x"].shape[0],))
+    x = inp["x"].clone().requires_grad_(True)
+    with torch.enable_grad():
+        expected = _xi_ref(x, inp["y"])
+        (grad,) = torch.autograd.grad(expected.sum(), x)
+    _close(got, expected.detach(), "Xi at random (x, y): not the shift of Psi", rtol=1e-9, atol=1e-10)
+    got_grad = _value(result["grad"], "the gradient of xi in x")
+    if "tensor" not in got_grad:
+        raise Wrong("xi(x, y) is not differentiable in x (a model trains through it)")
+    _close(
+        _tensor(got_grad, "the gradient in x"),
+        grad,
+        "the autograd gradient of Xi in x (trained through)",
+        rtol=1e-8,
+        atol=1e-10,
+    )
+
+
+ICNN = [
+    Question(
+        "positive-weight",
+        "Implement the positive reparameterization of eq. (3.6), `my_positive(raw)`: "
+        "$w = \\mathrm{raw} + e^{-\\epsilon}$ for $\\mathrm{raw}\\ge0$ and "
+        "$w = e^{\\mathrm{raw}-\\epsilon}$ otherwise, with $\\epsilon = 5$ (exercise `ex-reparam`).",
+        "def my_positive(raw):\n    ### BEGIN SOLUTION\n"
+        "    return torch.where(raw >= 0, raw + math.exp(-5.0), torch.exp(torch.clamp(raw, max=0) - 5.0))\n"
+        "    ### END SOLUTION",
+        _check("g.book.exercises.check_positive_weight(my_positive)"),
+        ("my_positive",),
+        _positive_inputs,
+        _positive_probe,
+        (Check(1, _positive_values), Check(1, _positive_extreme)),
+        ("ggd_tutorial.networks.positive_weight",),
+    ),
+    Question(
+        "vonn-shift",
+        "Given the convex `psi(x, y)` below, write `xi(x, y)` with $\\Xi(x,0)=0$ and "
+        "$\\partial\\Xi/\\partial y(x,0)=0$ by the shift of the thesis (exercise `ex-vonn`).\n\n"
+        "```python\ndef psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n```",
+        "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+        "def xi(x, y):\n    ### BEGIN SOLUTION\n"
+        "    y0 = torch.zeros_like(y, requires_grad=True)\n"
+        "    (g0,) = torch.autograd.grad(psi(x, y0).sum(), y0, create_graph=True)\n"
+        "    return psi(x, y) - psi(x, torch.zeros_like(y)) - (y * g0).sum(-1)\n    ### END SOLUTION",
+        _check("g.book.exercises.check_vonn_shift(xi)"),
+        ("xi",),
+        _vonn_inputs,
+        _vonn_probe,
+        (Check(1, _vonn_zero), Check(1, _vonn_slope), Check(1, _vonn_shift)),
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# overdamped
+
+
+def _field(x: torch.Tensor) -> torch.Tensor:
+    return torch.stack([-x[:, 1] - x[:, 0] ** 3, x[:, 0] - 0.5 * x[:, 1]], dim=1)
+
+
+def _rk4_ref(f: Callable, x: torch.Tensor, dt: float) -> torch.Tensor:
+    k1 = f(x)
+    k2 = f(x + dt / 2 * k1)
+    k3 = f(x + dt / 2 * k2)
+    k4 = f(x + dt * k3)
+    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
+_RK4_STEPS = (8, 16, 32)
+
+
+def _rk4_inputs() -> dict:
+    return {
+        "x0": torch.tensor([[1.0, 0.5]], dtype=torch.float64),
+        "batch": torch.randn(5, 2, generator=_rng(5), dtype=torch.float64),
+        "linear": torch.tensor([[1.0, -2.0]], dtype=torch.float64),
+    }
+
+
+def _rk4_probe(ns: dict, inp: dict) -> dict:
+    step = ns["my_rk4_step"]
+
+    def run(n: int) -> dict:
+        def steps(x: torch.Tensor) -> torch.Tensor:
+            for _ in range(n):
+                x = step(_field, x, 1.0 / n)
+            return x
+
+        return call(steps, inp["x0"])
+
+    out = {str(n): run(n) for n in _RK4_STEPS}
+    out["batch"] = call(step, _field, inp["batch"], 0.1)
+    out["linear"] = call(step, lambda z: -z, inp["linear"], 0.1)
+    return out
+
+
+_RK4_REFERENCE: dict = {}
+
+
+def _rk4_order(inp: dict, out: dict) -> None:
+    key = tuple(inp["x0"].reshape(-1).tolist())
+    if key not in _RK4_REFERENCE:
+        ref = inp["x0"]
+        for _ in range(1024):
+            ref = _rk4_ref(_field, ref, 1.0 / 1024)
+        _RK4_REFERENCE[key] = ref
+    ref = _RK4_REFERENCE[key]
+    errors = [float((_tensor(out[str(n)], "my_rk4_step(f, x, dt)", (1, 2)) - ref).norm()) for n in _RK4_STEPS]
+    if not all(math.isfinite(e) for e in errors):
+        raise Wrong("the integration does not stay finite")
+    orders = [math.log2(a / b) if b > 0 else float("inf") for a, b in zip(errors, errors[1:])]
+    if min(orders) < 3.5:
+        raise Wrong(f"not fourth-order accurate: observed order {min(orders):.1f} on a nonlinear field")
+
+
+def _rk4_classical(inp: dict, out: dict) -> None:
+    got = _tensor(out["batch"], "my_rk4_step(f, x, dt) on a batch of 5 states", (5, 2))
+    _close(
+        got,
+        _rk4_ref(_field, inp["batch"], 0.1),
+        "one step on a nonlinear field: not the classical RK4 step",
+        atol=1e-13,
+    )
+
+
+def _rk4_linear(inp: dict, out: dict) -> None:
+    got = _tensor(out["linear"], "my_rk4_step(f, x, dt)", (1, 2))
+    dt = 0.1
+    expected = inp["linear"] * (1 - dt + dt**2 / 2 - dt**3 / 6 + dt**4 / 24)
+    _close(got, expected, "one step of dx/dt = -x: not exact to fourth order in dt", atol=1e-15)
+
+
+def _particle_inputs() -> dict:
+    return {
+        "x": torch.randn(20, 3, generator=_rng(6), dtype=torch.float64),
+        "cases": [
+            (torch.randn(7, 2, generator=_rng(7), dtype=torch.float64), 0.5),
+            (torch.tensor([[1.5]], dtype=torch.float64), 3.0),
+        ],
+    }
+
+
+def _particle_probe(ns: dict, inp: dict) -> dict:
+    fn = ns["particle_production"]
+    return {"unit": call(fn, inp["x"], 1.0), "cases": [call(fn, x, gamma) for x, gamma in inp["cases"]]}
+
+
+def _particle_truth(x: torch.Tensor, gamma: float) -> torch.Tensor:
+    import ggd_tutorial as g
+
+    system = g.OverdampedParticle(x.shape[1], gamma=gamma)
+    return (system.conjugate(x) * system.velocity(x)).sum(-1)
+
+
+def _particle_unit(inp: dict, out: dict) -> None:
+    got = _tensor(out["unit"], "particle_production(x, 1.0)", (inp["x"].shape[0],))
+    _close(got, _particle_truth(inp["x"], 1.0), "dS/dt at gamma = 1")
+
+
+def _particle_gamma(inp: dict, out: dict) -> None:
+    for (x, gamma), result in zip(inp["cases"], out["cases"]):
+        got = _tensor(result, f"particle_production(x, {gamma})", (x.shape[0],))
+        _close(got, _particle_truth(x, gamma), f"dS/dt at gamma = {gamma} (d = {x.shape[1]})")
+
+
+OVERDAMPED = [
+    Question(
+        "rk4-step",
+        "Implement one classical Runge--Kutta step `my_rk4_step(f, x, dt)` (exercise `ex-rk4`).",
+        "def my_rk4_step(f, x, dt):\n    ### BEGIN SOLUTION\n"
+        "    k1 = f(x)\n    k2 = f(x + dt / 2 * k1)\n    k3 = f(x + dt / 2 * k2)\n    k4 = f(x + dt * k3)\n"
+        "    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)\n    ### END SOLUTION",
+        _check("g.book.exercises.check_rk4_step(my_rk4_step)"),
+        ("my_rk4_step",),
+        _rk4_inputs,
+        _rk4_probe,
+        (Check(1, _rk4_order), Check(1, _rk4_classical), Check(1, _rk4_linear)),
+        ("ggd_tutorial.integrators.rk4_step",),
+    ),
+    Question(
+        "particle-production",
+        "For the overdamped particle $S=-\\tfrac12\\|x\\|^2$, $\\Xi=\\tfrac\\gamma2\\|x^*\\|^2$, "
+        "derive $\\dot S$ and implement it as `particle_production(x, gamma)` for a batch `x` of "
+        "shape (n, d), one value per state (the second law for this chapter's system).",
+        "def particle_production(x, gamma):\n    ### BEGIN SOLUTION\n"
+        "    return gamma * (x**2).sum(-1)\n    ### END SOLUTION",
+        "x = torch.tensor([[1.0, 2.0]], dtype=torch.float64)\n"
+        "assert torch.allclose(particle_production(x, 1.0), torch.tensor([5.0], dtype=torch.float64))",
+        ("particle_production",),
+        _particle_inputs,
+        _particle_probe,
+        (Check(1, _particle_unit), Check(1, _particle_gamma)),
+        ("ggd_tutorial.metrics.true_entropy_rate",),
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# kinetics
+
+
+def _rates_ref(nu: torch.Tensor, Q: torch.Tensor, W0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    a = ((Q + 1)[:, None] * nu).sum(0) / 2
+    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)
+
+
+def _rates_inputs() -> dict:
+    gen = _rng(8)
+    cases = []
+    for species, reactions in ((4, 2), (5, 3), (3, 1)):
+        nu = torch.randint(-2, 3, (species, reactions), generator=gen).to(torch.float64)
+        nu[0] = torch.where(nu.abs().sum(0) == 0, torch.ones(reactions, dtype=torch.float64), nu[0])
+        Q = -1 + torch.randn(species, generator=gen, dtype=torch.float64)
+        W0 = 4 * torch.exp(torch.randn(reactions, generator=gen, dtype=torch.float64))
+        cases.append((nu, Q, W0))
+    return {"cases": cases}
+
+
+def _rates_probe(ns: dict, inp: dict) -> dict:
+    return {"cases": [call(ns["my_rate_constants"], *case) for case in inp["cases"]]}
+
+
+def _rates_got(inp: dict, out: dict):
+    for case, result in zip(inp["cases"], out["cases"]):
+        kf, kb = (_tensor(k, "my_rate_constants(nu, Q, W0)") for k in _pair(result, "my_rate_constants(nu, Q, W0)"))
+        ref_f, ref_b = _rates_ref(*case)
+        if kf.reshape(-1).shape != ref_f.shape or kb.reshape(-1).shape != ref_b.shape:
+            raise Wrong(f"expected one rate per reaction ({len(ref_f)}) in k_f and in k_b")
+        yield kf.reshape(-1), kb.reshape(-1), ref_f, ref_b
+
+
+def _rates_product(inp: dict, out: dict) -> None:
+    for kf, kb, ref_f, ref_b in _rates_got(inp, out):
+        _close(kf * kb, ref_f * ref_b, "k_f k_b: check the prefactor")
+
+
+def _rates_ratio(inp: dict, out: dict) -> None:
+    for kf, kb, ref_f, ref_b in _rates_got(inp, out):
+        _close(kf / kb, ref_f / ref_b, "k_f / k_b: detailed balance fails")
+
+
+def _rates_each(inp: dict, out: dict) -> None:
+    for kf, kb, ref_f, ref_b in _rates_got(inp, out):
+        _close(kf, ref_f, "k_f")
+        _close(kb, ref_b, "k_b")
+
+
+def _kinetics_systems(inp: dict) -> list:
+    import ggd_tutorial as g
+
+    return [g.MassActionKinetics.thesis_example(), g.MassActionKinetics(inp["nu"], W0=inp["W0"], Q=inp["Q"])]
+
+
+def _production_kinetics_inputs() -> dict:
+    gen = _rng(9)
+    return {
+        "nu": torch.tensor([[-1.0, 0.0, 1.0], [1.0, -1.0, 0.0], [0.0, 1.0, -1.0]], dtype=torch.float64),
+        "W0": torch.tensor([2.0, 4.0, 1.0], dtype=torch.float64),
+        "Q": torch.tensor([-1.0, -0.5, 0.3], dtype=torch.float64),
+        "c": [
+            torch.rand(30, 4, generator=gen, dtype=torch.float64) + 0.05,
+            torch.rand(1, 3, generator=gen, dtype=torch.float64) + 0.05,
+        ],
+    }
+
+
+def _production_kinetics_probe(ns: dict, inp: dict) -> dict:
+    return {
+        str(i): call(ns["analytic_production"], s, c) for i, (s, c) in enumerate(zip(_kinetics_systems(inp), inp["c"]))
+    }
+
+
+def _production_kinetics_case(i: int, what: str) -> Callable[[dict, dict], None]:
+    def test(inp: dict, out: dict) -> None:
+        system, c = _kinetics_systems(inp)[i], inp["c"][i]
+        expected = (system.conjugate(c) * system.velocity(c)).sum(-1)
+        _close(
+            _tensor(out[str(i)], "analytic_production(system, c)", expected.shape),
+            expected,
+            what,
+            rtol=1e-9,
+            atol=1e-12,
+        )
+
+    return test
+
+
+KINETICS = [
+    Question(
+        "rate-constants",
+        "Implement `my_rate_constants(nu, Q, W0)` returning $(k_f, k_b)$, one value per reaction, with "
+        "$k_{f,b}^{(n)}=\\tfrac{W_0^{(n)}}{4}\\exp(\\mp\\sum_m(Q_m+1)\\nu_{mn}/2)$ (exercise `ex-rates`).",
+        "def my_rate_constants(nu, Q, W0):\n    ### BEGIN SOLUTION\n"
+        "    a = ((Q + 1)[:, None] * nu).sum(0) / 2\n"
+        "    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)\n    ### END SOLUTION",
+        _check("g.book.exercises.check_rate_constants(my_rate_constants)"),
+        ("my_rate_constants",),
+        _rates_inputs,
+        _rates_probe,
+        (Check(1, _rates_product), Check(1, _rates_ratio), Check(1, _rates_each)),
+        ("ggd_tutorial.systems.MassActionKinetics.rate_constants",),
+    ),
+    Question(
+        "analytic-production",
+        "Using only `system.conjugate` and `system.velocity`, write `analytic_production(system, c)`: "
+        "the entropy production $\\mathbf c^*\\cdot\\dot{\\mathbf c}$ of a `g.MassActionKinetics` "
+        "system at concentrations `c` of shape (n, species) (exercise `ex-production`).",
+        "def analytic_production(system, c):\n    ### BEGIN SOLUTION\n"
+        "    return (system.conjugate(c) * system.velocity(c)).sum(-1)\n    ### END SOLUTION",
+        "system = g.MassActionKinetics.thesis_example()\n"
+        "c = torch.tensor([[0.5, 0.5, 0.5, 0.5]], dtype=torch.float64)\n"
+        "assert analytic_production(system, c).shape == (1,), 'one value per state'\n"
+        "assert (analytic_production(system, c) >= 0).all(), 'the second law: never negative'",
+        ("analytic_production",),
+        _production_kinetics_inputs,
+        _production_kinetics_probe,
+        (
+            Check(1, _production_kinetics_case(0, "the production of the thesis example at 30 states")),
+            Check(1, _production_kinetics_case(1, "the production of a 3-species cycle at one state")),
+        ),
+        ("ggd_tutorial.metrics.true_entropy_rate",),
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# diffusion
+
+
+def _log_mean_ref(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    u = torch.log(b / a)
+    safe = torch.where(u == 0, torch.ones_like(u), u)
+    return torch.where(u == 0, a, a * torch.expm1(u) / safe)
+
+
+def _log_mean_inputs() -> dict:
+    gen = _rng(10)
+    a = torch.exp(torch.randn(100, generator=gen, dtype=torch.float64))
+    b = torch.exp(torch.randn(100, generator=gen, dtype=torch.float64))
+    c = torch.exp(torch.randn(40, generator=gen, dtype=torch.float64))
+    near = c * (1 + torch.logspace(-12, -7, 20, dtype=torch.float64).repeat(2))
+    return {"a": a, "b": b, "c": torch.cat([c, c]), "d": torch.cat([c, near])}
+
+
+def _log_mean_probe(ns: dict, inp: dict) -> dict:
+    return {"apart": call(ns["my_log_mean"], inp["a"], inp["b"]), "equal": call(ns["my_log_mean"], inp["c"], inp["d"])}
+
+
+def _log_mean_apart(inp: dict, out: dict) -> None:
+    got = _tensor(out["apart"], "my_log_mean(a, b)", inp["a"].shape)
+    _close(got, _log_mean_ref(inp["a"], inp["b"]), "Lambda(a, b) for a != b", rtol=1e-9)
+
+
+def _log_mean_equal(inp: dict, out: dict) -> None:
+    got = _tensor(out["equal"], "my_log_mean(a, b)", inp["c"].shape)
+    _close(got, _log_mean_ref(inp["c"], inp["d"]), "Lambda(a, b) at a == b and a close to b", rtol=1e-5)
+
+
+def _decay_ref(k: int, D: float, h: float) -> float:
+    return 4 * D / h**2 * math.sin(math.pi * k * h) ** 2
+
+
+_LONG = [(k, D, 1 / n) for n in (64, 128) for k in (1, 2, 4, 8) for D in (3e-3, 0.1)]
+_SHORT = [(k, D, 1 / n) for n in (32, 64) for k in (n // 4, n // 2 - 1, n // 2) for D in (3e-3, 0.1)]
+
+
+def _decay_inputs() -> dict:
+    return {"long": _LONG, "short": _SHORT}
+
+
+def _decay_probe(ns: dict, inp: dict) -> dict:
+    return {key: [call(ns["decay_rate"], *case) for case in inp[key]] for key in ("long", "short")}
+
+
+def _decay_case(key: str, what: str) -> Callable[[dict, dict], None]:
+    def test(inp: dict, out: dict) -> None:
+        for case, result in zip(inp[key], out[key]):
+            got = _number(result, "decay_rate(k, D, h)")
+            if not math.isclose(got, _decay_ref(*case), rel_tol=1e-9):
+                raise Wrong(f"{what}: wrong rate at k = {case[0]}, D = {case[1]}, h = 1/{round(1 / case[2])}")
+
+    return test
+
+
+DIFFUSION = [
+    Question(
+        "log-mean",
+        "Implement the logarithmic mean `my_log_mean(a, b)` for positive tensors, "
+        "$\\Lambda(a,b)=(b-a)/(\\ln b-\\ln a)$ with $\\Lambda(a,a)=a$ (exercise `ex-logmean`).",
+        "def my_log_mean(a, b):\n    ### BEGIN SOLUTION\n"
+        "    close = torch.isclose(a, b)\n"
+        "    ratio = torch.where(close, torch.ones_like(a), torch.log(b / a))\n"
+        "    return torch.where(close, a, (b - a) / ratio)\n    ### END SOLUTION",
+        _check("g.book.exercises.check_log_mean(my_log_mean)"),
+        ("my_log_mean",),
+        _log_mean_inputs,
+        _log_mean_probe,
+        (Check(1, _log_mean_apart), Check(1, _log_mean_equal)),
+        ("ggd_tutorial.systems._log_mean",),
+    ),
+    Question(
+        "decay-rate",
+        "Write `decay_rate(k, D, h)`: the rate $\\lambda_k$ at which the amplitude of the Fourier mode "
+        "$e^{2\\pi i k x}$ decays, $\\propto e^{-\\lambda_k t}$, under $\\dot c = D\\,\\Delta_h c$ "
+        "(three-point Laplacian, periodic unit interval, spacing $h$) (exercise `ex-diffusivity`).",
+        "def decay_rate(k, D, h):\n    ### BEGIN SOLUTION\n"
+        "    return 4 * D / h**2 * math.sin(math.pi * k * h) ** 2\n    ### END SOLUTION",
+        _check("g.book.exercises.check_mode_decay_rate(decay_rate)"),
+        ("decay_rate",),
+        _decay_inputs,
+        _decay_probe,
+        (Check(1, _decay_case("long", "long waves")), Check(1, _decay_case("short", "short waves"))),
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# structure
+
+_NOISE = {"dt": [(s, 0.1) for s in (1e-3, 1e-2, 0.1)], "sigma": [(1e-2, dt) for dt in (0.01, 0.05, 0.5, 2.0)]}
+
+
+def _noise_probe(ns: dict, inp: dict) -> dict:
+    return {key: [call(ns["noise_mse"], *case) for case in inp[key]] for key in ("dt", "sigma")}
+
+
+def _noise_case(key: str, what: str) -> Callable[[dict, dict], None]:
+    def test(inp: dict, out: dict) -> None:
+        for (sigma, dt), result in zip(inp[key], out[key]):
+            got = _number(result, "noise_mse(sigma, dt)")
+            if not math.isclose(got, sigma**2 / (2 * dt**2), rel_tol=1e-9):
+                raise Wrong(f"{what}: wrong at sigma = {sigma}, dt = {dt}")
+
+    return test
+
+
+STRUCTURE = [
+    Question(
+        "noise-mse",
+        "Write `noise_mse(sigma, dt)`: the mean squared error that independent noise of standard "
+        "deviation $\\sigma$ on every sample adds to the central difference "
+        "$(x_{t+1}-x_{t-1})/(2\\Delta t)$ (exercise `ex-structure-noise`).",
+        "def noise_mse(sigma, dt):\n    ### BEGIN SOLUTION\n    return sigma**2 / (2 * dt**2)\n    ### END SOLUTION",
+        _check("g.book.exercises.check_noise_velocity_mse(noise_mse)"),
+        ("noise_mse",),
+        lambda: dict(_NOISE),
+        _noise_probe,
+        (Check(1, _noise_case("dt", "at dt = 0.1")), Check(1, _noise_case("sigma", "at other dt"))),
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# own_system
+
+
+def _projection_probe(ns: dict, inp: dict) -> dict:
+    return {"P": encode(ns["P"])}
+
+
+def _projection_conserves(inp: dict, out: dict) -> None:
+    P = _tensor(out["P"], "P")
+    if P.ndim != 2 or P.shape[0] != 3:
+        raise Wrong(f"P must be a matrix with one row per body (3 x r), got shape {tuple(P.shape)}")
+    if not torch.isfinite(P).all() or (torch.ones(1, 3, dtype=torch.float64) @ P).abs().max() > 1e-12 * max(
+        1.0, float(P.abs().max())
+    ):
+        raise Wrong("a column of P changes the total energy")
+
+
+def _projection_spans(inp: dict, out: dict) -> None:
+    P = _tensor(out["P"], "P")
+    if P.ndim != 2 or P.shape[0] != 3 or not torch.isfinite(P).all():
+        raise Wrong(f"P must be a finite 3 x r matrix, got shape {tuple(P.shape)}")
+    ones = torch.ones(1, 3, dtype=torch.float64)
+    admissible = P - ones.T @ (ones @ P) / 3  # the part of P that conserves the total
+    if int(torch.linalg.matrix_rank(admissible)) < 2:
+        raise Wrong("P does not span every direction that conserves the total energy")
+
+
+def _heat_truth(U: torch.Tensor) -> torch.Tensor:
+    from ggd_tutorial.book import experiments as ex
+
+    U = U.clone().requires_grad_(True)
+    with torch.enable_grad():
+        (dS,) = torch.autograd.grad(ex.heat_exchange_entropy(U).sum(), U)
+    return (dS * ex.heat_exchange(U.detach())).sum(-1)
+
+
+def _heat_inputs() -> dict:
+    C = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    T = torch.rand(8, 1, generator=_rng(11), dtype=torch.float64) + 0.5
+    return {"equal": T * C, "U": torch.rand(30, 3, generator=_rng(12), dtype=torch.float64) + 0.5}
+
+
+def _heat_probe(ns: dict, inp: dict) -> dict:
+    return {k: call(ns["heat_production"], inp[k]) for k in ("equal", "U")}
+
+
+def _heat_second_law(inp: dict, out: dict) -> None:
+    equal = _tensor(out["equal"], "heat_production(U)", (inp["equal"].shape[0],))
+    if not torch.isfinite(equal).all() or equal.abs().max() > 1e-12:
+        raise Wrong("not zero when all bodies have the same temperature")
+    got = _tensor(out["U"], "heat_production(U)", (inp["U"].shape[0],))
+    if not torch.isfinite(got).all() or (got < -1e-12).any():
+        raise Wrong("negative somewhere: the second law fails")
+
+
+def _heat_values(inp: dict, out: dict) -> None:
+    got = _tensor(out["U"], "heat_production(U)", (inp["U"].shape[0],))
+    _close(got, _heat_truth(inp["U"]), "dS/dt at 30 random states")
+
+
+OWN_SYSTEM = [
+    Question(
+        "conserving-projection",
+        "Build the $3\\times2$ matrix `P` whose columns are $e_1-e_2$ and $e_2-e_3$, so that "
+        "`g.GradientDynamicsModel(3, dissipation_projection=P)` conserves $\\sum_i U_i$ "
+        "(exercise `ex-heat-conservation`).",
+        "### BEGIN SOLUTION\nP = torch.tensor([[1.0, 0.0], [-1.0, 1.0], [0.0, -1.0]], dtype=torch.float64)\n"
+        "### END SOLUTION",
+        _check("g.book.exercises.check_conserving_projection(P, torch.ones(1, 3))"),
+        ("P",),
+        dict,
+        _projection_probe,
+        (Check(1, _projection_conserves), Check(1, _projection_spans)),
+    ),
+    Question(
+        "heat-production",
+        "For the three bodies of this chapter ($S=\\sum_i C_i\\ln(U_i/C_i)$, `ex.heat_exchange`) "
+        "write `heat_production(U)`: $\\dot S=\\sum_{i<j}k_{ij}(T_iT_j)^{3/2}(1/T_i-1/T_j)^2$ with "
+        "$T_i=U_i/C_i$, `C = ex.HEAT_CAPACITY` and `k = ex.CONDUCTANCE` "
+        "(exercise `ex-heat-ggd`).",
+        "def heat_production(U):\n    ### BEGIN SOLUTION\n"
+        "    T = U / torch.tensor(ex.HEAT_CAPACITY, dtype=U.dtype)\n"
+        "    total = torch.zeros(U.shape[0], dtype=U.dtype)\n"
+        "    for (i, j), k in ex.CONDUCTANCE.items():\n"
+        "        total = total + k * (T[:, i] * T[:, j]) ** 1.5 * (1 / T[:, i] - 1 / T[:, j]) ** 2\n"
+        "    return total\n    ### END SOLUTION",
+        "U = torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64)  # all at T = 1: equilibrium\n"
+        "assert torch.allclose(heat_production(U), torch.zeros(1, dtype=torch.float64))",
+        ("heat_production",),
+        _heat_inputs,
+        _heat_probe,
+        (Check(1, _heat_second_law), Check(1, _heat_values)),
+        ("ggd_tutorial.metrics.true_entropy_rate",),
+    ),
+]
+
 ASSIGNMENTS: dict[str, list[Question]] = {
-    "gradient_dynamics": [
-        Question(
-            "cosh-dual",
-            "Implement the Legendre dual $\\Xi^*(v)=\\sup_y\\,(vy-\\Xi(y))$ of $\\Xi(y)=\\cosh y-1$ as "
-            "`my_cosh_dual(v)` for a float64 tensor `v` (exercise `ex-cosh-dual`).",
-            "def my_cosh_dual(v):\n    ### BEGIN SOLUTION\n"
-            "    return v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1\n    ### END SOLUTION",
-            _check("g.book.exercises.check_cosh_dual(my_cosh_dual)"),
-            "# Fenchel-Young holds with equality at v = Xi'(y) = sinh(y)\n"
-            "y = torch.linspace(-3, 3, 61, dtype=torch.float64)\n"
-            "v = torch.sinh(y)\n"
-            "assert torch.allclose(my_cosh_dual(v) + torch.cosh(y) - 1, v * y, atol=1e-9)\n"
-            "# and the dual is convex: non-negative second differences\n"
-            "w = my_cosh_dual(torch.linspace(-20, 20, 401, dtype=torch.float64))\n"
-            "assert (w[2:] - 2 * w[1:-1] + w[:-2] >= -1e-9).all()",
-            3,
-        ),
-        Question(
-            "entropy-production",
-            "For a `g.GradientDynamicsModel`, write `production(model, x)` returning the entropy "
-            "production $\\dot S=\\mathbf x^*\\cdot\\dot{\\mathbf x}$, one value per state, from "
-            "`model.conjugate` and `model(x)`; exercise `ex-second-law` shows it is never negative.",
-            "def production(model, x):\n    ### BEGIN SOLUTION\n"
-            "    return (model.conjugate(x) * model(x)).sum(-1)\n    ### END SOLUTION",
-            "torch.manual_seed(0)\nmodel = g.GradientDynamicsModel(3, hidden=(8,)).double()\n"
-            + _check("g.book.exercises.check_entropy_production(production, model)"),
-            "# the second law at random weights, in two dimensions as well\n"
-            "torch.manual_seed(1)\nother = g.GradientDynamicsModel(2, hidden=(8, 8)).double()\n"
-            "states = torch.randn(300, 2, dtype=torch.float64)\n"
-            "assert (production(other, states) >= -1e-12).all()\n"
-            "assert torch.allclose(production(other, states), other.entropy_production(states).detach())",
-            2,
-        ),
-    ],
-    "icnn": [
-        Question(
-            "positive-weight",
-            "Implement the positive reparameterization of eq. (3.6), `my_positive(raw)`: "
-            "$w = \\mathrm{raw} + e^{-\\epsilon}$ for $\\mathrm{raw}\\ge0$ and "
-            "$w = e^{\\mathrm{raw}-\\epsilon}$ otherwise, with $\\epsilon = 5$ (exercise `ex-reparam`).",
-            "def my_positive(raw):\n    ### BEGIN SOLUTION\n"
-            "    return torch.where(raw >= 0, raw + math.exp(-5.0), torch.exp(torch.clamp(raw, max=0) - 5.0))\n"
-            "    ### END SOLUTION",
-            _check("g.book.exercises.check_positive_weight(my_positive)"),
-            "# continuous and increasing, and gradients stay finite for large negative inputs\n"
-            "raw = torch.linspace(-50, 50, 2001, dtype=torch.float64, requires_grad=True)\n"
-            "w = my_positive(raw)\nassert (w[1:] > w[:-1]).all()\n"
-            "(grad,) = torch.autograd.grad(w.sum(), raw)\nassert torch.isfinite(grad).all()",
-            2,
-        ),
-        Question(
-            "vonn-shift",
-            "Given the convex `psi(x, y)` below, write `xi(x, y)` with $\\Xi(x,0)=0$ and "
-            "$\\partial\\Xi/\\partial y(x,0)=0$ by the shift of the thesis (exercise `ex-vonn`).\n\n"
-            "```python\ndef psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n```",
-            "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
-            "def xi(x, y):\n    ### BEGIN SOLUTION\n"
-            "    y0 = torch.zeros_like(y, requires_grad=True)\n"
-            "    (g0,) = torch.autograd.grad(psi(x, y0).sum(), y0, create_graph=True)\n"
-            "    return psi(x, y) - psi(x, torch.zeros_like(y)) - (y * g0).sum(-1)\n    ### END SOLUTION",
-            _check("g.book.exercises.check_vonn_shift(xi)"),
-            "# the shift keeps the curvature: same Hessian in y as psi\n"
-            "x = torch.randn(4, 3, dtype=torch.float64)\n"
-            "y = torch.randn(3, dtype=torch.float64)\n"
-            "for row in x:\n"
-            "    h_xi = torch.autograd.functional.hessian(lambda v: xi(row[None], v[None]).sum(), y)\n"
-            "    h_psi = torch.autograd.functional.hessian(lambda v: psi(row[None], v[None]).sum(), y)\n"
-            "    assert torch.allclose(h_xi, h_psi, atol=1e-10)",
-            3,
-        ),
-    ],
-    "overdamped": [
-        Question(
-            "rk4-step",
-            "Implement one classical Runge--Kutta step `my_rk4_step(f, x, dt)` (exercise `ex-rk4`).",
-            "def my_rk4_step(f, x, dt):\n    ### BEGIN SOLUTION\n"
-            "    k1 = f(x)\n    k2 = f(x + dt / 2 * k1)\n    k3 = f(x + dt / 2 * k2)\n    k4 = f(x + dt * k3)\n"
-            "    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)\n    ### END SOLUTION",
-            _check("g.book.exercises.check_rk4_step(my_rk4_step)"),
-            "# exact for the linear overdamped particle up to O(dt^5) per step: one step of -x\n"
-            "x = torch.tensor([[1.0, -2.0]], dtype=torch.float64)\n"
-            "dt = 0.1\nexpected = x * (1 - dt + dt**2 / 2 - dt**3 / 6 + dt**4 / 24)\n"
-            "assert torch.allclose(my_rk4_step(lambda z: -z, x, dt), expected, atol=1e-15)",
-            3,
-        ),
-        Question(
-            "particle-production",
-            "For the overdamped particle $S=-\\tfrac12\\|x\\|^2$, $\\Xi=\\tfrac\\gamma2\\|x^*\\|^2$, "
-            "derive $\\dot S$ and implement it as `particle_production(x, gamma)` for a batch `x` of "
-            "shape (n, d), one value per state (the second law for this chapter's system).",
-            "def particle_production(x, gamma):\n    ### BEGIN SOLUTION\n"
-            "    return gamma * (x**2).sum(-1)\n    ### END SOLUTION",
-            "x = torch.tensor([[1.0, 2.0]], dtype=torch.float64)\n"
-            "assert torch.allclose(particle_production(x, 1.0), torch.tensor([5.0], dtype=torch.float64))",
-            "for gamma in (0.5, 3.0):\n"
-            "    system = g.OverdampedParticle(3, gamma=gamma)\n"
-            "    x = torch.randn(20, 3, dtype=torch.float64)\n"
-            "    truth = (system.conjugate(x) * system.velocity(x)).sum(-1)\n"
-            "    assert torch.allclose(particle_production(x, gamma), truth)",
-            2,
-        ),
-    ],
-    "kinetics": [
-        Question(
-            "rate-constants",
-            "Implement `my_rate_constants(nu, Q, W0)` returning $(k_f, k_b)$, one value per reaction, with "
-            "$k_{f,b}^{(n)}=\\tfrac{W_0^{(n)}}{4}\\exp(\\mp\\sum_m(Q_m+1)\\nu_{mn}/2)$ (exercise `ex-rates`).",
-            "def my_rate_constants(nu, Q, W0):\n    ### BEGIN SOLUTION\n"
-            "    a = ((Q + 1)[:, None] * nu).sum(0) / 2\n"
-            "    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)\n    ### END SOLUTION",
-            _check("g.book.exercises.check_rate_constants(my_rate_constants)"),
-            "# detailed balance: k_f/k_b = exp(-sum_m (Q_m+1) nu_mn) on a 3-species cycle\n"
-            "nu = torch.tensor([[-1.0, 0.0, 1.0], [1.0, -1.0, 0.0], [0.0, 1.0, -1.0]], dtype=torch.float64)\n"
-            "Q = torch.tensor([-1.0, -0.5, 0.3], dtype=torch.float64)\n"
-            "kf, kb = my_rate_constants(nu, Q, torch.full((3,), 4.0, dtype=torch.float64))\n"
-            "assert torch.allclose(kf / kb, torch.exp(-((Q + 1)[:, None] * nu).sum(0)))\n"
-            "assert math.isclose(float(torch.prod(kf / kb)), 1.0, rel_tol=1e-12)  # Wegscheider",
-            3,
-        ),
-        Question(
-            "analytic-production",
-            "Using only `system.conjugate` and `system.velocity`, write `analytic_production(system, c)`: "
-            "the entropy production $\\mathbf c^*\\cdot\\dot{\\mathbf c}$ of a `g.MassActionKinetics` "
-            "system at concentrations `c` of shape (n, species) (exercise `ex-production`).",
-            "def analytic_production(system, c):\n    ### BEGIN SOLUTION\n"
-            "    return (system.conjugate(c) * system.velocity(c)).sum(-1)\n    ### END SOLUTION",
-            "system = g.MassActionKinetics.thesis_example()\n"
-            "c = torch.tensor([[0.5, 0.5, 0.5, 0.5]], dtype=torch.float64)\n"
-            "assert analytic_production(system, c).shape == (1,)\n"
-            "assert (analytic_production(system, c) >= 0).all()",
-            "system = g.MassActionKinetics.thesis_example(Q=[-1.0, -0.7, -1.2, -1.0])\n"
-            "c = torch.rand(50, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(4)) + 0.05\n"
-            "with torch.enable_grad():\n"
-            "    y = system.conjugate(c).requires_grad_(True)\n"
-            "    (flux,) = torch.autograd.grad(system.dissipation(c, y).sum(), y)\n"
-            "assert torch.allclose(analytic_production(system, c), (y.detach() * flux).sum(-1))",
-            2,
-        ),
-    ],
-    "diffusion": [
-        Question(
-            "log-mean",
-            "Implement the logarithmic mean `my_log_mean(a, b)` for positive tensors, "
-            "$\\Lambda(a,b)=(b-a)/(\\ln b-\\ln a)$ with $\\Lambda(a,a)=a$ (exercise `ex-logmean`).",
-            "def my_log_mean(a, b):\n    ### BEGIN SOLUTION\n"
-            "    close = torch.isclose(a, b)\n"
-            "    ratio = torch.where(close, torch.ones_like(a), torch.log(b / a))\n"
-            "    return torch.where(close, a, (b - a) / ratio)\n    ### END SOLUTION",
-            _check("g.book.exercises.check_log_mean(my_log_mean)"),
-            "# geometric <= logarithmic <= arithmetic mean, and the Boltzmann flux identity\n"
-            "a = torch.rand(100, dtype=torch.float64) + 0.1\nb = torch.rand(100, dtype=torch.float64) + 0.1\n"
-            "lm = my_log_mean(a, b)\n"
-            "assert ((a * b).sqrt() <= lm + 1e-12).all() and (lm <= (a + b) / 2 + 1e-12).all()\n"
-            "assert torch.allclose(lm * (torch.log(b) - torch.log(a)), b - a)",
-            2,
-        ),
-        Question(
-            "decay-rate",
-            "Write `decay_rate(k, D, h)`: the rate $\\lambda_k$ at which the amplitude of the Fourier mode "
-            "$e^{2\\pi i k x}$ decays, $\\propto e^{-\\lambda_k t}$, under $\\dot c = D\\,\\Delta_h c$ "
-            "(three-point Laplacian, periodic unit interval, spacing $h$) (exercise `ex-diffusivity`).",
-            "def decay_rate(k, D, h):\n    ### BEGIN SOLUTION\n"
-            "    return 4 * D / h**2 * math.sin(math.pi * k * h) ** 2\n    ### END SOLUTION",
-            _check("g.book.exercises.check_mode_decay_rate(decay_rate)"),
-            "# the book's own system: a cosine mode decays at that rate\n"
-            "system = g.FickianDiffusion(32, D=0.01)\n"
-            "for k in (1, 4, 16):\n"
-            "    mode = torch.cos(2 * math.pi * k * system.grid)[None]\n"
-            "    assert torch.allclose(system.velocity(mode), -decay_rate(k, 0.01, system.h) * mode, atol=1e-10)",
-            2,
-        ),
-    ],
-    "structure": [
-        Question(
-            "noise-mse",
-            "Write `noise_mse(sigma, dt)`: the mean squared error that independent noise of standard "
-            "deviation $\\sigma$ on every sample adds to the central difference "
-            "$(x_{t+1}-x_{t-1})/(2\\Delta t)$ (exercise `ex-structure-noise`).",
-            "def noise_mse(sigma, dt):\n    ### BEGIN SOLUTION\n"
-            "    return sigma**2 / (2 * dt**2)\n    ### END SOLUTION",
-            _check("g.book.exercises.check_noise_velocity_mse(noise_mse)"),
-            "# against a simulation of the noise alone\n"
-            "noise = 0.02 * torch.randn(400_000, dtype=torch.float64, generator=torch.Generator().manual_seed(5))\n"
-            "empirical = float((((noise[2:] - noise[:-2]) / 0.2) ** 2).mean())\n"
-            "assert math.isclose(empirical, noise_mse(0.02, 0.1), rel_tol=0.02)",
-            2,
-        ),
-    ],
-    "own_system": [
-        Question(
-            "conserving-projection",
-            "Build the $3\\times2$ matrix `P` whose columns are $e_1-e_2$ and $e_2-e_3$, so that "
-            "`g.GradientDynamicsModel(3, dissipation_projection=P)` conserves $\\sum_i U_i$ "
-            "(exercise `ex-heat-conservation`).",
-            "### BEGIN SOLUTION\nP = torch.tensor([[1.0, 0.0], [-1.0, 1.0], [0.0, -1.0]], dtype=torch.float64)\n"
-            "### END SOLUTION",
-            _check("g.book.exercises.check_conserving_projection(P, torch.ones(1, 3))"),
-            "torch.manual_seed(2)\nmodel = g.GradientDynamicsModel(3, dissipation_projection=P).double()\n"
-            "U = torch.rand(40, 3, dtype=torch.float64) + 0.5\n"
-            "assert (model(U).sum(-1).abs() <= 1e-12 * model(U).abs().max()).all()",
-            2,
-        ),
-        Question(
-            "heat-production",
-            "For the three bodies of this chapter ($S=\\sum_i C_i\\ln(U_i/C_i)$, `ex.heat_exchange`) "
-            "write `heat_production(U)`: $\\dot S=\\sum_{i<j}k_{ij}(T_iT_j)^{3/2}(1/T_i-1/T_j)^2$ with "
-            "$T_i=U_i/C_i$, `C = ex.HEAT_CAPACITY` and `k = ex.CONDUCTANCE` "
-            "(exercise `ex-heat-ggd`).",
-            "def heat_production(U):\n    ### BEGIN SOLUTION\n"
-            "    T = U / torch.tensor(ex.HEAT_CAPACITY, dtype=U.dtype)\n"
-            "    total = torch.zeros(U.shape[0], dtype=U.dtype)\n"
-            "    for (i, j), k in ex.CONDUCTANCE.items():\n"
-            "        total = total + k * (T[:, i] * T[:, j]) ** 1.5 * (1 / T[:, i] - 1 / T[:, j]) ** 2\n"
-            "    return total\n    ### END SOLUTION",
-            "U = torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64)  # all at T = 1: equilibrium\n"
-            "assert torch.allclose(heat_production(U), torch.zeros(1, dtype=torch.float64))",
-            "U = torch.rand(30, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(6)) + 0.5\n"
-            "U = U.requires_grad_(True)\n"
-            "(dS,) = torch.autograd.grad(ex.heat_exchange_entropy(U).sum(), U)\n"
-            "truth = (dS * ex.heat_exchange(U)).sum(-1).detach()\n"
-            "assert torch.allclose(heat_production(U.detach()), truth)",
-            2,
-        ),
-    ],
+    "gradient_dynamics": GRADIENT_DYNAMICS,
+    "icnn": ICNN,
+    "overdamped": OVERDAMPED,
+    "kinetics": KINETICS,
+    "diffusion": DIFFUSION,
+    "structure": STRUCTURE,
+    "own_system": OWN_SYSTEM,
 }

@@ -2,34 +2,58 @@
 
     python tools/make_coursework.py [--out coursework]
     python tools/make_coursework.py release [ASSIGNMENT ...] [--course coursework/nbgrader]
-    python tools/make_coursework.py grade ASSIGNMENT SUBMISSIONS [--course ...] [--csv grades.csv]
+    python tools/make_coursework.py grade ASSIGNMENT SUBMISSIONS [--csv grades.csv] [--timeout 60]
 
 The first form writes ``coursework/instructor/*.ipynb`` (exercises with their solutions),
 ``coursework/student/*.ipynb`` (every ``{solution}`` block removed and an answer stub cell after
 each exercise) and ``coursework/nbgrader/``, an nbgrader course directory with one assignment per
 chapter with code (``source/<chapter>/<chapter>.ipynb``, built from ``tools/assignments.py``).
 
-``release`` runs ``nbgrader generate_assignment``: the student notebooks, without solutions and
-hidden tests, land in ``coursework/nbgrader/release/<chapter>/``. ``grade`` takes a folder of
-submissions named ``<student>.ipynb``, runs ``nbgrader autograde`` (hidden tests restored from the
-source, so edited tests do not count) and writes a CSV with one row per student and the points of
-every question.
+``release`` runs ``nbgrader generate_assignment``: the student notebooks, without solutions,
+land in ``coursework/nbgrader/release/<chapter>/``.
+
+``grade`` takes a folder of submissions, either ``<student>.ipynb`` files or one folder per student
+holding the notebook (any name; nbgrader's ``submitted/`` layout works), and writes a CSV with one
+row per student: the points of every question, the total, the maximum, a status (``ok``, or
+``check`` when the notebook needs a look: a duplicated answer cell, stripped cell metadata, a
+renamed file, a cell that crashed or ran too long, a file that is not a notebook) and messages that
+say what is wrong. The points never come from the student's kernel, where an answer cell can patch
+anything. For every question, a separate process runs the setup and the student's code cells (not
+the read-only cells, whatever the student did to them) with the package's own implementation of
+what the question asks switched off, calls the student's functions on the grader's inputs and
+sends back only the numbers; the references and the comparisons run here (see
+``tools/assignments.py``). One student's crash, endless loop or tampering reaches no other question
+and no other student; re-grading needs no cleanup (nothing is stored between runs).
+
+What this does not stop: code that attacks the grading machine itself (its files, other processes)
+runs with the instructor's rights, as under any autograder; grade untrusted submissions in a
+container or as an unprivileged user.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import builtins
 import csv
+import importlib
+import inspect
+import json
 import os
 import re
-import shutil
+import select
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+from collections import Counter
 from pathlib import Path
 
 import jupytext
 import nbformat
-from assignments import ASSIGNMENTS, SETUP, Question
+import torch
+from assignments import ASSIGNMENTS, SETUP, Question, Wrong
 from sync_notebooks import finish, setup_cell  # the same Colab setup cell, kernel and cell ids as the book
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,41 +87,42 @@ def write(nb: nbformat.NotebookNode, target: Path, stem: str) -> None:
     target.write_text(finish(nb, stem))
 
 
-def _cell(kind: str, source: str, grade_id: str, points: int | None = None) -> nbformat.NotebookNode:
-    """A cell with nbgrader metadata: ``prompt`` (read-only markdown), ``setup`` (read-only code),
-    ``answer`` (the student edits it) or ``tests`` (read-only, worth ``points``)."""
+def _cell(kind: str, source: str, grade_id: str) -> nbformat.NotebookNode:
+    """A cell with nbgrader metadata: ``prompt`` (read-only markdown), ``setup`` (read-only code)
+    or ``answer`` (the student edits it). The check cells under the answers are read-only setup
+    cells: they give feedback, the points come from ``grade``."""
     make = nbformat.v4.new_markdown_cell if kind == "prompt" else nbformat.v4.new_code_cell
     meta = {
-        "grade": kind == "tests",
+        "grade": False,
         "grade_id": grade_id,
         "locked": kind != "answer",
         "schema_version": 3,
         "solution": kind == "answer",
         "task": False,
     }
-    if points is not None:
-        meta["points"] = points
     return make(source, metadata={"nbgrader": meta})
 
 
-def _tests(question: Question) -> str:
-    return f"{question.public}\n### BEGIN HIDDEN TESTS\n{question.hidden}\n### END HIDDEN TESTS"
+def _points(value: float) -> str:
+    return f"{value:g}"
 
 
 def assignment_notebook(chapter: str, questions: list[Question]) -> nbformat.NotebookNode:
-    """The nbgrader source notebook of one chapter: reference answers and all tests."""
+    """The nbgrader source notebook of one chapter: reference answers and the public checks."""
     total = sum(q.points for q in questions)
     intro = (
-        f"# Assignment: {chapter.replace('_', ' ')}\n\n{len(questions)} questions, {total} points. "
-        "Replace each `raise NotImplementedError()` by your answer and run every cell; the checks "
-        "under each answer tell you what is wrong. More tests run when it is graded."
+        f"# Assignment: {chapter.replace('_', ' ')}\n\n{len(questions)} questions, {_points(total)} points. "
+        "Replace each `raise NotImplementedError()` by your answer and run every cell; the check under "
+        "each answer tells you what is wrong. Grading runs more tests, in a fresh process, with the "
+        "package's own version of what a question asks switched off: write your own code. Keep the "
+        "names the questions ask for, and one answer cell per question."
     )
     cells = [_cell("prompt", intro, "intro"), _cell("setup", SETUP, "setup")]
     for i, q in enumerate(questions, 1):
         cells += [
-            _cell("prompt", f"## Question {i} ({q.points} points)\n\n{q.prompt}", f"{q.name}-prompt"),
+            _cell("prompt", f"## Question {i} ({_points(q.points)} points)\n\n{q.prompt}", f"{q.name}-prompt"),
             _cell("answer", q.solution, f"{q.name}-answer"),
-            _cell("tests", _tests(q), f"{q.name}-tests", q.points),
+            _cell("setup", q.public, f"{q.name}-tests"),
         ]
     nb = nbformat.v4.new_notebook(cells=cells)
     colab = setup_cell()
@@ -130,51 +155,460 @@ def write_course(course: Path) -> None:
         nbformat.write(assignment_notebook(chapter, questions), target)
 
 
+def _environment() -> dict[str, str]:
+    """This interpreter's bin directory first on PATH: nbgrader runs ``alembic`` from PATH, which a
+    virtual environment's python finds only when the environment is activated."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, "PYTHONWARNINGS": "ignore"}  # nbgrader's SQLAlchemy warnings are noise
+
+
 def _nbgrader(course: Path, *args: str) -> None:
-    quiet = {**os.environ, "PYTHONWARNINGS": "ignore"}  # nbgrader's own SQLAlchemy warnings are noise here
     subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args, "--force", "--log-level=WARN"], cwd=course, check=True, env=quiet
+        [sys.executable, "-m", "nbgrader", *args, "--force", "--log-level=WARN"],
+        cwd=course,
+        check=True,
+        env=_environment(),
     )
 
 
 def release(course: Path, chapters: list[str]) -> None:
-    """Student notebooks (no solutions, no hidden tests) in ``course/release/<chapter>/``."""
+    """Student notebooks (no solutions) in ``course/release/<chapter>/``."""
+    for chapter in chapters:
+        if chapter not in ASSIGNMENTS:
+            raise SystemExit(f"no assignment {chapter!r}; there are: {', '.join(ASSIGNMENTS)}")
+    if any(not (course / "source" / chapter).is_dir() for chapter in chapters):
+        write_course(course)
+    if len(chapters) > 1 and set(chapters) == set(ASSIGNMENTS):
+        _nbgrader(course, "generate_assignment", "*")  # all of them in one nbgrader run
+        return
     for chapter in chapters:
         _nbgrader(course, "generate_assignment", chapter)
 
 
-def grade(course: Path, chapter: str, submissions: Path, out: Path) -> list[dict[str, object]]:
-    """Autograde every ``<student>.ipynb`` in ``submissions``; write and return one row per student."""
-    from nbgrader.api import Gradebook  # only the grading step needs nbgrader importable
+# ---------------------------------------------------------------------------------------------
+# Grading: read the submissions here, run the student's code elsewhere, compare here.
 
+STATUS_OK, STATUS_CHECK, STATUS_NOT_GRADED = "ok", "check", "not graded"
+
+
+class Unreadable(Exception):
+    """A submission that cannot be graded at all; the message goes into the CSV."""
+
+
+def _normalized(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def _defined_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+def student_cells(chapter: str, path: Path) -> tuple[list[tuple[int, str]], list[str]]:
+    """The code cells of a submission that the student wrote, as (cell number, source), and notes
+    about anything an instructor should look at. Read-only cells (the setup and the checks) are
+    left out whatever their content: the grader supplies the setup itself. Without nbgrader's
+    metadata, a cell is read-only when its source equals one of the assignment's read-only cells."""
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets a row, not a crash
+        raise Unreadable(f"{path.name} is not a readable notebook ({type(err).__name__}: {str(err)[:120]})") from err
+    questions = ASSIGNMENTS[chapter]
+    reference = assignment_notebook(chapter, questions)
+    read_only = {c.metadata["nbgrader"]["grade_id"] for c in reference.cells if c.metadata["nbgrader"]["locked"]}
+    read_only_sources = {_normalized(c.source) for c in reference.cells if c.metadata["nbgrader"]["locked"]}
+    cells, answers, with_metadata = [], Counter(), 0
+    for number, cell in enumerate(nb.get("cells", []), 1):
+        if cell.get("cell_type") != "code":
+            continue
+        meta = (cell.get("metadata") or {}).get("nbgrader")
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if grade_id:
+            with_metadata += 1
+        if grade_id in read_only or (grade_id is None and _normalized(source) in read_only_sources):
+            continue
+        if grade_id:
+            answers[grade_id] += 1
+        cells.append((number, source))
+    notes = []
+    if not with_metadata:
+        notes.append("the cell metadata is missing (stripped by an editor?): answers were found by their names")
+    for q in questions:
+        copies = answers.get(f"{q.name}-answer", 0)
+        if copies > 1:
+            notes.append(
+                f"the answer cell of {q.name} appears {copies} times (a duplicated cell): "
+                "graded as the notebook runs, top to bottom, so the last definition counts"
+            )
+        elif with_metadata and not copies:
+            notes.append(f"the answer cell of {q.name} lost its metadata or was deleted: its names were looked up")
+    defined = set().union(*(_defined_names(s) for _, s in cells)) if cells else set()
+    if not any(set(q.defines) & defined for q in questions):
+        notes.append(f"no answer of the {chapter} assignment found: is this the right notebook?")
+    return cells, notes
+
+
+def find_submissions(folder: Path, chapter: str) -> dict[str, tuple[Path | None, list[str]]]:
+    """Student id -> (notebook, notes): ``<student>.ipynb`` files and ``<student>/`` folders."""
+    found: dict[str, tuple[Path | None, list[str]]] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            books = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+            exact = [p for p in books if p.name == f"{chapter}.ipynb"]
+            notes = []
+            if not books:
+                found[entry.name] = (None, [f"no notebook in {entry.name}/"])
+                continue
+            chosen = exact[0] if exact else max(books, key=lambda p: p.stat().st_mtime)
+            if not exact:
+                notes.append(f"the notebook is named {chosen.name!r}, not {chapter}.ipynb: graded anyway")
+            if len(books) > 1:
+                notes.append(f"{len(books)} notebooks in {entry.name}/: graded {chosen.name}")
+            found[entry.name] = (chosen, notes)
+        elif entry.suffix == ".ipynb":
+            found[entry.stem] = (entry, [])
+        else:
+            student = entry.name.split(".")[0]
+            if student not in found:
+                found[student] = (entry, [f"the file is named {entry.name!r}, not .ipynb: read as a notebook"])
+    return found
+
+
+def _score(question: Question, inputs: dict, result: dict | None, timeout: float) -> tuple[float, list[str]]:
+    """Points and messages of one question from what the student's process sent back."""
+    if result is None:
+        return 0.0, ["not graded: no result came back from the student's process"]
+    if "timeout" in result:
+        return 0.0, [f"stopped after {timeout:g} s (an endless loop or a very slow cell?)"]
+    if "stopped" in result:
+        return 0.0, [f"the notebook's code stopped the process that grades it ({result['stopped']})"]
+    if "missing" in result:
+        return 0.0, [f"{', '.join(result['missing'])} is not defined after running the notebook"]
+    if "probe_error" in result:
+        return 0.0, [f"calling your answer failed: {result['probe_error']}"]
+    earned, messages = 0.0, []
+    for check in question.checks:
+        try:
+            check.test(inputs, result.get("outputs") or {})
+        except Wrong as wrong:
+            if str(wrong) not in messages:
+                messages.append(str(wrong))
+        except Exception as err:  # noqa: BLE001 - malformed output from the student's process
+            messages.append(f"your answer returned something the grader cannot use ({type(err).__name__})")
+        else:
+            earned += check.points
+    return earned, messages
+
+
+def grade_class(
+    plan: dict[str, dict[str, tuple[Path | None, list[str]]]], timeout: float = 60.0
+) -> dict[str, list[dict]]:
+    """Grade several assignments at once: ``plan[chapter][student] = (notebook, notes)``; one row per student."""
+    tasks, prepared, inputs = [], {}, {}
+    for chapter, students in plan.items():
+        for q in ASSIGNMENTS[chapter]:
+            inputs[f"{chapter}/{q.name}"] = q.inputs()
+        for student, (path, notes) in students.items():
+            notes = list(notes)
+            try:
+                if path is None:
+                    raise Unreadable("no notebook")
+                cells, more = student_cells(chapter, path)
+            except Unreadable as err:
+                prepared[chapter, student] = (path, notes + [str(err)], None)
+                continue
+            prepared[chapter, student] = (path, notes + more, cells)
+            for q in ASSIGNMENTS[chapter]:
+                tasks.append(
+                    {"key": f"{chapter}/{student}/{q.name}", "question": f"{chapter}/{q.name}", "cells": cells}
+                )
+    results = run_sandboxed(tasks, inputs, timeout) if tasks else {}
+    table: dict[str, list[dict]] = {}
+    for (chapter, student), (path, notes, cells) in prepared.items():
+        questions = ASSIGNMENTS[chapter]
+        row: dict[str, object] = {"student": student, "file": path.name if path else ""}
+        messages = list(notes)
+        crashed = False
+        for q in questions:
+            if cells is None:
+                row[q.name] = 0.0
+                continue
+            result = results.get(f"{chapter}/{student}/{q.name}")
+            earned, why = _score(q, inputs[f"{chapter}/{q.name}"], result, timeout)
+            crashed |= result is None or "timeout" in result or "stopped" in result or bool(result.get("cell_errors"))
+            row[q.name] = earned
+            if earned < q.points:
+                messages.append(f"{q.name} ({_points(earned)}/{_points(q.points)}): " + "; ".join(why))
+            for number, error in (result or {}).get("cell_errors", []):
+                note = f"cell {number} raised {error}"
+                if note not in messages:
+                    messages.append(note)
+        row["total"] = sum(row[q.name] for q in questions)
+        row["max"] = sum(q.points for q in questions)
+        row["status"] = STATUS_NOT_GRADED if cells is None else STATUS_CHECK if notes or crashed else STATUS_OK
+        row["messages"] = " | ".join(messages)
+        table.setdefault(chapter, []).append(row)
+    return table
+
+
+def grade(chapter: str, submissions: Path, out: Path, timeout: float = 60.0) -> list[dict[str, object]]:
+    """Grade every submission of ``chapter`` in ``submissions``; write and return one row per student."""
     if chapter not in ASSIGNMENTS:
         raise SystemExit(f"no assignment {chapter!r}; there are: {', '.join(ASSIGNMENTS)}")
-    files = sorted(submissions.glob("*.ipynb"))
-    if not files:
-        raise SystemExit(f"no submissions (*.ipynb) in {submissions}")
-    release(course, [chapter])
-    for path in files:
-        target = course / "submitted" / path.stem / chapter / f"{chapter}.ipynb"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-    _nbgrader(course, "autograde", chapter, "--create")
-    names = [q.name for q in ASSIGNMENTS[chapter]]
-    rows = []
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for path in files:
-            row: dict[str, object] = {"student": path.stem}
-            for name in names:
-                row[name] = gradebook.find_grade(f"{name}-tests", chapter, chapter, path.stem).score
-            row["total"] = sum(row[n] for n in names)
-            row["max"] = sum(q.points for q in ASSIGNMENTS[chapter])
-            rows.append(row)
+    found = find_submissions(submissions, chapter)
+    if not found:
+        raise SystemExit(f"no submissions in {submissions}")
+    rows = grade_class({chapter: found}, timeout)[chapter]
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    for row in rows:
+        if row["status"] != STATUS_OK:
+            print(f"{row['student']}: {row['status']}: {row['messages']}", file=sys.stderr)
     print(f"graded {len(rows)} submissions of {chapter!r} into {out}")
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The student's side: one process imports torch and the package once, then forks one child per
+# (student, question). The child switches the package's versions off, runs the setup and the
+# student's cells, probes the answer and writes JSON to a pipe that only it holds; its stdout and
+# stderr go nowhere, so nothing it prints can pass for a result.
+
+MARKER = "coursework-sandbox-result:"
+
+
+def run_sandboxed(tasks: list[dict], inputs: dict, timeout: float) -> dict[str, dict | None]:
+    """Run ``tasks`` in student processes; return each task's result (None where none came back)."""
+    groups = [tasks] if hasattr(os, "fork") else [[t] for t in tasks]  # without fork: one process per task
+    results: dict[str, dict | None] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, group in enumerate(groups):
+            job = Path(tmp) / f"job{n}.pt"
+            torch.save({"tasks": group, "inputs": inputs, "timeout": timeout}, job)
+            try:
+                done = subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), "_sandbox", str(job)],
+                    cwd=tmp,
+                    capture_output=True,
+                    text=True,
+                    env=_environment(),
+                    timeout=(timeout + 30) * len(group) + 120,
+                )
+                lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
+                found = json.loads(lines[-1][len(MARKER) :]) if lines else {}
+            except (subprocess.TimeoutExpired, ValueError):
+                found = {}
+            for task in group:
+                results[task["key"]] = found.get(task["key"])
+    return results
+
+
+class SwitchedOff(RuntimeError):
+    """Raised by the package's own version of what a question asks, while that question is graded."""
+
+
+def _switch_off(dotted: str) -> None:
+    """Replace the package function, method or property ``dotted`` (and every alias of it in the
+    package's modules and their dispatch tables) by one that raises :class:`SwitchedOff`."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:cut]))
+            break
+        except ImportError:
+            continue
+    for name in parts[cut:-1]:
+        owner = getattr(owner, name)
+    name = parts[-1]
+    original = inspect.getattr_static(owner, name)
+
+    def switched_off(*args, **kwargs):
+        raise SwitchedOff(f"{dotted} is switched off while this question is graded")
+
+    if isinstance(owner, type):
+        setattr(owner, name, property(switched_off) if isinstance(original, property) else switched_off)
+        return
+    for module in list(sys.modules.values()):
+        if not getattr(module, "__name__", "").startswith("ggd_tutorial"):
+            continue
+        for key, value in list(vars(module).items()):
+            if value is original:
+                setattr(module, key, switched_off)
+            elif isinstance(value, dict):
+                for k, v in list(value.items()):
+                    if v is original:
+                        value[k] = switched_off
+
+
+class _Overtime(BaseException):
+    """A cell or a probe ran past its share of the time (raised by SIGALRM in the student's process)."""
+
+
+def _on_alarm(signum, frame):
+    raise _Overtime()
+
+
+def _limited(seconds: float):
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.01))
+
+
+def _unlimited() -> None:
+    if hasattr(signal, "SIGALRM"):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _python_source(source: str) -> str:
+    """IPython syntax (magics, ``!cmd``) as plain Python, as the notebook's kernel would run it."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return source
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001
+        return source
+
+
+def _run_task(task: dict, questions: dict, inputs: dict, timeout: float) -> dict:
+    """In the student's process: the setup, the student's cells, then the probe."""
+    question = questions[task["question"]]
+    for dotted in question.disabled:
+        _switch_off(dotted)
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+    exec(SETUP, namespace)  # noqa: S102
+    errors = []
+    for number, source in task["cells"]:
+        try:
+            code = compile(_python_source(source), f"<cell {number}>", "exec")
+            _limited(timeout / 2)
+            try:
+                exec(code, namespace)  # noqa: S102 - the student's code, in its own process
+            finally:
+                _unlimited()
+        except _Overtime:
+            errors.append((number, f"TimeoutError: ran longer than {timeout / 2:g} s"))
+        except BaseException as err:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
+            errors.append((number, f"{type(err).__name__}: {str(err)[:200]}"))
+    missing = [name for name in question.defines if name not in namespace]
+    if missing:
+        return {"missing": missing, "cell_errors": errors}
+    try:
+        _limited(timeout / 2)
+        try:
+            outputs = question.probe(namespace, inputs[task["question"]])
+        finally:
+            _unlimited()
+    except _Overtime:
+        return {"timeout": True, "cell_errors": errors}
+    except BaseException as err:  # noqa: BLE001
+        return {"probe_error": f"{type(err).__name__}: {str(err)[:200]}", "cell_errors": errors}
+    return {"outputs": outputs, "cell_errors": errors}
+
+
+def _fork_task(task: dict, questions: dict, inputs: dict, timeout: float) -> dict:
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the student's process
+        try:
+            os.setpgid(0, 0)
+            os.close(read_end)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            torch.set_num_threads(1)
+            try:
+                result = _run_task(task, questions, inputs, timeout)
+            except BaseException as err:  # noqa: BLE001
+                result = {"probe_error": f"{type(err).__name__}: {str(err)[:200]}"}
+            data = json.dumps(result).encode()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write_end, view) :]
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    chunks, size, deadline, timed_out = [], 0, time.monotonic() + timeout, False
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([read_end], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(read_end, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > 64 << 20:
+            break
+    os.close(read_end)
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except OSError:
+            pass
+    _, status = os.waitpid(pid, 0)
+    if timed_out:
+        return {"timeout": True}
+    try:
+        result = json.loads(b"".join(chunks))
+    except ValueError:
+        result = None
+    if not isinstance(result, dict):
+        code = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status
+        return {"stopped": f"exit code {code}" if code >= 0 else f"signal {-code}"}
+    return result
+
+
+def sandbox_main(job_path: str) -> int:
+    """The process that runs the student's code: ``make_coursework.py _sandbox JOB``."""
+    import ggd_tutorial  # noqa: F401 - imported once, before any fork
+    import ggd_tutorial.book.exercises  # noqa: F401
+    import ggd_tutorial.book.experiments  # noqa: F401
+
+    try:
+        import IPython.core.inputtransformer2  # noqa: F401 - for _python_source, once
+    except ImportError:
+        pass
+
+    job = torch.load(job_path, weights_only=True)
+    questions = {f"{chapter}/{q.name}": q for chapter, qs in ASSIGNMENTS.items() for q in qs}
+    results = {}
+    for task in job["tasks"]:
+        if hasattr(os, "fork"):
+            results[task["key"]] = _fork_task(task, questions, job["inputs"], job["timeout"])
+        else:  # one process per task (see run_sandboxed); its output goes through a saved descriptor
+            out = os.dup(1)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 1)
+            try:
+                results[task["key"]] = _run_task(task, questions, job["inputs"], job["timeout"])
+            finally:
+                os.dup2(out, 1)
+    sys.stdout.write(MARKER + json.dumps(results) + "\n")
+    sys.stdout.flush()
+    return 0
 
 
 def write_copies(out: Path) -> None:
@@ -204,12 +638,14 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["grade"]:
         parser = argparse.ArgumentParser(prog="make_coursework.py grade")
         parser.add_argument("chapter", choices=list(ASSIGNMENTS))
-        parser.add_argument("submissions", type=Path, help="folder of <student>.ipynb files")
-        parser.add_argument("--course", type=Path, default=course_default)
+        parser.add_argument("submissions", type=Path, help="folder of <student>.ipynb files or <student>/ folders")
         parser.add_argument("--csv", type=Path, default=Path("grades.csv"))
+        parser.add_argument("--timeout", type=float, default=60.0, help="seconds per student and question")
         args = parser.parse_args(argv[1:])
-        grade(args.course, args.chapter, args.submissions, args.csv)
+        grade(args.chapter, args.submissions, args.csv, args.timeout)
         return 0
+    if argv[:1] == ["_sandbox"]:
+        return sandbox_main(argv[1])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "coursework", help="output folder")
     write_copies(parser.parse_args(argv).out)

@@ -1,0 +1,268 @@
+"""Answers the coursework grader must not give full marks: typical mistakes and tampering, per question.
+
+``WRONG[question]`` lists (label, answer cell) pairs: each is a whole answer cell as a student
+would write it, and each must lose points on its own question and no other. ``TAMPERING`` lists
+answers that try to get marks without the work: patching what a check relies on (``torch.allclose``,
+a checker, the Hessian, the kernel's input transformers), calling the package's own implementation
+of what the question asks, exiting early or printing a fake result. ``CORRECT`` has answers that
+differ from the reference and are right: they must keep full marks.
+"""
+
+WRONG: dict[str, list[tuple[str, str]]] = {
+    "cosh-dual": [
+        ("no +1", "def my_cosh_dual(v):\n    return v * torch.asinh(v) - torch.sqrt(1 + v**2)"),
+        ("sign", "def my_cosh_dual(v):\n    return -(v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1)"),
+        ("the maximizer", "def my_cosh_dual(v):\n    return torch.asinh(v)"),
+        ("Onsager", "def my_cosh_dual(v):\n    return v**2 / 2"),
+        (
+            "grid supremum",
+            "def my_cosh_dual(v):\n    y = torch.linspace(-6, 6, 2001, dtype=v.dtype)\n"
+            "    return (v[:, None] * y - torch.cosh(y) + 1).max(-1).values",
+        ),
+    ],
+    "entropy-production": [
+        ("x for x*", "def production(model, x):\n    return (x * model(x)).sum(-1)"),
+        ("sign", "def production(model, x):\n    return -(model.conjugate(x) * model(x)).sum(-1)"),
+        ("conjugate squared", "def production(model, x):\n    return (model.conjugate(x) ** 2).sum(-1)"),
+        ("one number", "def production(model, x):\n    return (model.conjugate(x) * model(x)).sum()"),
+    ],
+    "positive-weight": [
+        ("no shift", "def my_positive(raw):\n    return torch.where(raw >= 0, raw, torch.exp(raw - 5.0))"),
+        (
+            "no clamp: NaN gradients",
+            "def my_positive(raw):\n    return torch.where(raw >= 0, raw + math.exp(-5.0), torch.exp(raw - 5.0))",
+        ),
+        ("exp", "def my_positive(raw):\n    return torch.exp(raw - 5.0)"),
+        ("softplus", "def my_positive(raw):\n    return torch.nn.functional.softplus(raw) + math.exp(-5.0)"),
+    ],
+    "vonn-shift": [
+        (
+            "no linear term",
+            "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+            "def xi(x, y):\n    return psi(x, y) - psi(x, torch.zeros_like(y))",
+        ),
+        (
+            "no constant",
+            "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+            "def xi(x, y):\n    y0 = torch.zeros_like(y, requires_grad=True)\n"
+            "    (g0,) = torch.autograd.grad(psi(x, y0).sum(), y0, create_graph=True)\n"
+            "    return psi(x, y) - (y * g0).sum(-1)",
+        ),
+        (
+            "no create_graph",
+            "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+            "def xi(x, y):\n    y0 = torch.zeros_like(y, requires_grad=True)\n"
+            "    (g0,) = torch.autograd.grad(psi(x, y0).sum(), y0)\n"
+            "    return psi(x, y) - psi(x, torch.zeros_like(y)) - (y * g0).sum(-1)",
+        ),
+        (
+            "squared norm instead",
+            "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+            "def xi(x, y):\n    return (y**2).sum(-1) / 2",
+        ),
+    ],
+    "rk4-step": [
+        ("Euler", "def my_rk4_step(f, x, dt):\n    return x + dt * f(x)"),
+        (
+            "k4 at the half step",
+            "def my_rk4_step(f, x, dt):\n    k1 = f(x)\n    k2 = f(x + dt / 2 * k1)\n    k3 = f(x + dt / 2 * k2)\n"
+            "    k4 = f(x + dt / 2 * k3)\n    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)",
+        ),
+        (
+            "k3 from k1",
+            "def my_rk4_step(f, x, dt):\n    k1 = f(x)\n    k2 = f(x + dt / 2 * k1)\n    k3 = f(x + dt / 2 * k1)\n"
+            "    k4 = f(x + dt * k3)\n    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)",
+        ),
+        (
+            "equal weights",
+            "def my_rk4_step(f, x, dt):\n    k1 = f(x)\n    k2 = f(x + dt / 2 * k1)\n    k3 = f(x + dt / 2 * k2)\n"
+            "    k4 = f(x + dt * k3)\n    return x + dt / 4 * (k1 + k2 + k3 + k4)",
+        ),
+        (
+            "the 3/8 rule, not the classical step",
+            "def my_rk4_step(f, x, dt):\n    k1 = f(x)\n    k2 = f(x + dt / 3 * k1)\n"
+            "    k3 = f(x + dt * (k2 - k1 / 3))\n    k4 = f(x + dt * (k1 - k2 + k3))\n"
+            "    return x + dt / 8 * (k1 + 3 * k2 + 3 * k3 + k4)",
+        ),
+    ],
+    "particle-production": [
+        ("no gamma", "def particle_production(x, gamma):\n    return (x**2).sum(-1)"),
+        ("Xi, not dS/dt", "def particle_production(x, gamma):\n    return gamma / 2 * (x**2).sum(-1)"),
+        ("sign", "def particle_production(x, gamma):\n    return -gamma * (x**2).sum(-1)"),
+        ("one number", "def particle_production(x, gamma):\n    return gamma * (x**2).sum()"),
+    ],
+    "rate-constants": [
+        (
+            "swapped",
+            "def my_rate_constants(nu, Q, W0):\n    a = ((Q + 1)[:, None] * nu).sum(0) / 2\n"
+            "    return W0 / 4 * torch.exp(a), W0 / 4 * torch.exp(-a)",
+        ),
+        (
+            "no +1",
+            "def my_rate_constants(nu, Q, W0):\n    a = (Q[:, None] * nu).sum(0) / 2\n"
+            "    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)",
+        ),
+        (
+            "no /4",
+            "def my_rate_constants(nu, Q, W0):\n    a = ((Q + 1)[:, None] * nu).sum(0) / 2\n"
+            "    return W0 * torch.exp(-a), W0 * torch.exp(a)",
+        ),
+        (
+            "no /2",
+            "def my_rate_constants(nu, Q, W0):\n    a = ((Q + 1)[:, None] * nu).sum(0)\n"
+            "    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)",
+        ),
+        (
+            "the thesis network hard-coded",
+            "def my_rate_constants(nu, Q, W0):\n    nu = torch.tensor([[-1.0, 1], [-2, 0], [1, -1], [0, -1]], dtype=Q.dtype)\n"
+            "    a = ((Q[:4] + 1)[:, None] * nu).sum(0) / 2\n    return W0[:2] / 4 * torch.exp(-a), W0[:2] / 4 * torch.exp(a)",
+        ),
+    ],
+    "analytic-production": [
+        ("conjugate squared", "def analytic_production(system, c):\n    return (system.conjugate(c) ** 2).sum(-1)"),
+        ("sign", "def analytic_production(system, c):\n    return -(system.conjugate(c) * system.velocity(c)).sum(-1)"),
+        ("c for c*", "def analytic_production(system, c):\n    return (c * system.velocity(c)).sum(-1)"),
+        ("no sum", "def analytic_production(system, c):\n    return system.conjugate(c) * system.velocity(c)"),
+    ],
+    "log-mean": [
+        ("arithmetic", "def my_log_mean(a, b):\n    return (a + b) / 2"),
+        ("geometric", "def my_log_mean(a, b):\n    return (a * b).sqrt()"),
+        ("no limit", "def my_log_mean(a, b):\n    return (b - a) / (torch.log(b) - torch.log(a))"),
+        ("order flipped", "def my_log_mean(a, b):\n    return (b - a) / (torch.log(a) - torch.log(b) + 1e-300)"),
+    ],
+    "decay-rate": [
+        ("continuum", "def decay_rate(k, D, h):\n    return 4 * math.pi**2 * k**2 * D"),
+        ("sign", "def decay_rate(k, D, h):\n    return -4 * D / h**2 * math.sin(math.pi * k * h) ** 2"),
+        ("2 pi k h", "def decay_rate(k, D, h):\n    return 4 * D / h**2 * math.sin(2 * math.pi * k * h) ** 2"),
+        ("no 4", "def decay_rate(k, D, h):\n    return D / h**2 * math.sin(math.pi * k * h) ** 2"),
+    ],
+    "noise-mse": [
+        ("twice", "def noise_mse(sigma, dt):\n    return sigma**2 / dt**2"),
+        ("half", "def noise_mse(sigma, dt):\n    return sigma**2 / (4 * dt**2)"),
+        ("standard deviation", "def noise_mse(sigma, dt):\n    return sigma / (math.sqrt(2) * dt)"),
+        ("dt not squared", "def noise_mse(sigma, dt):\n    return sigma**2 / (2 * dt)"),
+    ],
+    "conserving-projection": [
+        ("one column", "P = torch.tensor([[1.0], [-1.0], [0.0]], dtype=torch.float64)"),
+        ("identity columns", "P = torch.eye(3, dtype=torch.float64)[:, :2]"),
+        ("transposed", "P = torch.tensor([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0]], dtype=torch.float64)"),
+        ("ones", "P = torch.ones(3, 2, dtype=torch.float64)"),
+    ],
+    "heat-production": [
+        (
+            "no 3/2 power",
+            "def heat_production(U):\n    T = U / torch.tensor(ex.HEAT_CAPACITY, dtype=U.dtype)\n"
+            "    return sum(k * T[:, i] * T[:, j] * (1 / T[:, i] - 1 / T[:, j]) ** 2 for (i, j), k in ex.CONDUCTANCE.items())",
+        ),
+        (
+            "U for T",
+            "def heat_production(U):\n"
+            "    return sum(k * (U[:, i] * U[:, j]) ** 1.5 * (1 / U[:, i] - 1 / U[:, j]) ** 2 for (i, j), k in ex.CONDUCTANCE.items())",
+        ),
+        (
+            "every pair twice",
+            "def heat_production(U):\n    T = U / torch.tensor(ex.HEAT_CAPACITY, dtype=U.dtype)\n"
+            "    return 2 * sum(k * (T[:, i] * T[:, j]) ** 1.5 * (1 / T[:, i] - 1 / T[:, j]) ** 2 for (i, j), k in ex.CONDUCTANCE.items())",
+        ),
+        (
+            "sign",
+            "def heat_production(U):\n    T = U / torch.tensor(ex.HEAT_CAPACITY, dtype=U.dtype)\n"
+            "    return -sum(k * (T[:, i] * T[:, j]) ** 1.5 * (1 / T[:, i] - 1 / T[:, j]) ** 2 for (i, j), k in ex.CONDUCTANCE.items())",
+        ),
+    ],
+}
+
+TAMPERING: dict[str, list[tuple[str, str]]] = {
+    "cosh-dual": [
+        (
+            "torch.allclose patched",
+            "torch.allclose = lambda *args, **kwargs: True\ntorch.isclose = lambda a, b, **k: torch.ones_like(a, dtype=torch.bool)\n"
+            "def my_cosh_dual(v):\n    return v**2 / 2",
+        ),
+        (
+            "the kernel's later cells blanked",
+            "try:\n    get_ipython().input_transformers_post.append(lambda lines: [])\nexcept NameError:\n    pass\n"
+            "def my_cosh_dual(v):\n    return v",
+        ),
+    ],
+    "entropy-production": [
+        ("the package's method", "def production(model, x):\n    return model.entropy_production(x)"),
+        ("the package's metric", "def production(model, x):\n    return g.entropy_production(model, x)"),
+    ],
+    "positive-weight": [
+        ("the package's function", "def my_positive(raw):\n    return g.networks.positive_weight(raw, 5.0)"),
+        ("a reference kept at import", "_keep = g.positive_weight\ndef my_positive(raw):\n    return _keep(raw)"),
+    ],
+    "vonn-shift": [
+        (
+            "the Hessian patched",
+            "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+            "_true_hessian = torch.autograd.functional.hessian\n"
+            "torch.autograd.functional.hessian = lambda f, v, **k: _true_hessian(lambda w: psi(torch.zeros(1, 3, dtype=w.dtype), w[None]).sum(), v)\n"
+            "def xi(x, y):\n    return psi(x, y) - psi(x, torch.zeros_like(y))",
+        ),
+    ],
+    "rk4-step": [
+        ("the package's step", "my_rk4_step = g.rk4_step"),
+        ("through rollout", "def my_rk4_step(f, x, dt):\n    return g.simulate(f, x, dt, 2)[:, -1]"),
+        (
+            "the checker patched",
+            "g.book.exercises.check_rk4_step = lambda step: g.book.exercises.Feedback(True, 'fine')\n"
+            "def my_rk4_step(f, x, dt):\n    return x + dt * f(x)",
+        ),
+    ],
+    "rate-constants": [
+        (
+            "the package's property",
+            "def my_rate_constants(nu, Q, W0):\n    return g.MassActionKinetics(nu, W0=W0, Q=Q).rate_constants",
+        ),
+    ],
+    "analytic-production": [
+        (
+            "the package's entropy rate",
+            "def analytic_production(system, c):\n    return g.true_entropy_rate(system, system.velocity, c)",
+        ),
+    ],
+    "log-mean": [
+        (
+            "the package's private helper",
+            "from ggd_tutorial.systems import _log_mean\ndef my_log_mean(a, b):\n    return _log_mean(b, a)",
+        ),
+    ],
+    "decay-rate": [
+        (
+            "a fake result printed, then exit",
+            "import os\nprint('coursework-sandbox-result:{\"x\": 1}')\nos._exit(0)\n"
+            "def decay_rate(k, D, h):\n    return 0.0",
+        ),
+    ],
+    "noise-mse": [
+        ("math.isclose patched", "math.isclose = lambda *a, **k: True\ndef noise_mse(sigma, dt):\n    return 0.0"),
+    ],
+    "conserving-projection": [
+        (
+            "the checker patched",
+            "g.book.exercises.check_conserving_projection = lambda *a: g.book.exercises.Feedback(True, 'fine')\n"
+            "P = torch.eye(3, dtype=torch.float64)[:, :2]",
+        ),
+    ],
+    "heat-production": [
+        (
+            "the package's entropy rate",
+            "def heat_production(U):\n    return g.true_entropy_rate(None, ex.heat_exchange, U)",
+        ),
+    ],
+}
+
+CORRECT: dict[str, str] = {
+    "cosh-dual": "def my_cosh_dual(v):\n    y = torch.asinh(v)\n    return v * y - (torch.cosh(y) - 1)",
+    "rk4-step": (
+        "def my_rk4_step(f, x, dt):\n    k = [f(x)]\n    for c in (0.5, 0.5, 1.0):\n        k.append(f(x + c * dt * k[-1]))\n"
+        "    return x + dt * (k[0] + 2 * k[1] + 2 * k[2] + k[3]) / 6"
+    ),
+    "heat-production": (
+        "def heat_production(U):\n    U = U.clone().requires_grad_(True)\n"
+        "    (dS,) = torch.autograd.grad(ex.heat_exchange_entropy(U).sum(), U)\n"
+        "    return (dS * ex.heat_exchange(U.detach())).sum(-1)"
+    ),
+}
