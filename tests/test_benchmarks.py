@@ -184,7 +184,7 @@ def test_kinetics_variants_table_is_the_report_of_the_committed_runs():
 
 
 def test_twice_the_iterations_come_close_to_the_tenfold_target_but_not_in_the_worst_run():
-    from ggd_tutorial.book.experiments import THESIS_MSE
+    from ggd_tutorial.book.registry import EXPERIMENTS
 
     rows = _benchmark("kinetics_variants").load()
     for name, variant, within in [
@@ -192,7 +192,7 @@ def test_twice_the_iterations_come_close_to_the_tenfold_target_but_not_in_the_wo
         ("kinetics-free", "lbfgs_steps=2400", 2.5),
     ]:
         runs = [r for r in rows if r["name"] == name and r["variant"] == variant and r.get("study")]
-        target = THESIS_MSE[name] / 10
+        target = EXPERIMENTS[name].thesis / 10
         mse = [r["test_mse"] for r in runs]
         assert {(r["seed"], r["threads"]) for r in runs} == {(s, t) for s in (0, 1, 2) for t in (1, 2)}
         assert target < max(mse) <= within * target and min(mse) <= target, name  # some below, not the worst
@@ -201,7 +201,7 @@ def test_twice_the_iterations_come_close_to_the_tenfold_target_but_not_in_the_wo
 
 
 def test_the_channel_statements_of_the_kinetics_chapter_hold_for_the_committed_runs():
-    from ggd_tutorial.book.experiments import THESIS_MSE
+    from ggd_tutorial.book.registry import EXPERIMENTS
 
     rows = _benchmark("kinetics_variants").load()
     screening = {
@@ -221,7 +221,7 @@ def test_the_channel_statements_of_the_kinetics_chapter_hold_for_the_committed_r
         for r in _benchmark("robustness").load()
         if r["kind"] == "thesis" and r["name"] == "kinetics-prescribed-S" and r["dtype"] == "float64"
     ]
-    target = THESIS_MSE["kinetics-prescribed-S"] / 10
+    target = EXPERIMENTS["kinetics-prescribed-S"].thesis / 10
     assert len(study) == 10 and sum(m <= target for m in study) == 8
     assert 1.3 < max(study) / target < 1.7
     twice = [r["test_mse"] for r in rows if r.get("study") and r["variant"] == "channels=0+lbfgs_steps=2400"]
@@ -308,15 +308,15 @@ def test_the_mobility_statements_of_the_kinetics_chapter_hold_for_the_committed_
 
 
 def test_both_priors_on_the_both_learned_model_reach_the_tenfold_target_in_four_of_five_runs():
-    from ggd_tutorial.book.experiments import THESIS_MSE
+    from ggd_tutorial.book.registry import EXPERIMENTS
 
     rows = _benchmark("kinetics_variants").load()
     runs = {r["seed"]: r for r in rows if r.get("study") and r["variant"] == "mixing+mobility"}
     assert sorted(runs) == [0, 1, 2, 3, 4] and {r["threads"] for r in runs.values()} == {1}
     good = sorted(r["test_mse"] for s, r in runs.items() if s != 4)
-    assert max(good) <= THESIS_MSE["kinetics-free"] / 10  # "ten times below the thesis in four of five runs"
+    assert max(good) <= EXPERIMENTS["kinetics-free"].thesis / 10  # "ten times below the thesis in four of five runs"
     assert f"{good[0]:.1e}" == "3.5e-07" and f"{good[-1]:.1e}" == "1.4e-06"
-    assert 13.5 < runs[4]["test_mse"] / THESIS_MSE["kinetics-free"] < 14.5  # "fourteen times the thesis value"
+    assert 13.5 < runs[4]["test_mse"] / EXPERIMENTS["kinetics-free"].thesis < 14.5  # "fourteen times the thesis value"
     screening = {
         r["variant"]: r for r in rows if not r.get("study") and r["seed"] == 0 and r["name"] == "kinetics-free"
     }
