@@ -232,12 +232,16 @@ TAMPERING: dict[str, list[tuple[str, str]]] = {
     "decay-rate": [
         (
             "a fake result printed, then exit",
-            "import os\nprint('coursework-sandbox-result:{\"x\": 1}')\nos._exit(0)\n"
+            'import os\nprint(\'{"outputs": {"long": [], "short": []}}\')\nos._exit(0)\n'
             "def decay_rate(k, D, h):\n    return 0.0",
         ),
     ],
     "noise-mse": [
         ("math.isclose patched", "math.isclose = lambda *a, **k: True\ndef noise_mse(sigma, dt):\n    return 0.0"),
+        (
+            "the grading process killed",
+            "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef noise_mse(sigma, dt):\n    return 0.0",
+        ),
     ],
     "conserving-projection": [
         (

@@ -38,6 +38,7 @@ import builtins
 import csv
 import importlib
 import inspect
+import io
 import json
 import os
 import re
@@ -291,7 +292,7 @@ def find_submissions(folder: Path, chapter: str) -> dict[str, tuple[Path | None,
 def _score(question: Question, inputs: dict, result: dict | None, timeout: float) -> tuple[float, list[str]]:
     """Points and messages of one question from what the student's process sent back."""
     if result is None:
-        return 0.0, ["not graded: no result came back from the student's process"]
+        return 0.0, ["not graded: no result came back (did the notebook's code stop or kill the grading process?)"]
     if "timeout" in result:
         return 0.0, [f"stopped after {timeout:g} s (an endless loop or a very slow cell?)"]
     if "stopped" in result:
@@ -391,32 +392,65 @@ def grade(chapter: str, submissions: Path, out: Path, timeout: float = 60.0) -> 
 # student's cells, probes the answer and writes JSON to a pipe that only it holds; its stdout and
 # stderr go nowhere, so nothing it prints can pass for a result.
 
-MARKER = "coursework-sandbox-result:"
+
+def _read_line(fd: int, seconds: float) -> bytes | None:
+    """One line from ``fd`` within ``seconds``; None if the writer died or took too long."""
+    data, deadline = b"", time.monotonic() + seconds
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return None
+        data += chunk
+    return data
 
 
 def run_sandboxed(tasks: list[dict], inputs: dict, timeout: float) -> dict[str, dict | None]:
-    """Run ``tasks`` in student processes; return each task's result (None where none came back)."""
-    groups = [tasks] if hasattr(os, "fork") else [[t] for t in tasks]  # without fork: one process per task
+    """Run ``tasks`` in student processes; return each task's result (None where none came back).
+
+    The process that forks the student processes gets one task at a time on its stdin and answers
+    with one line, so a student's process holds no other student's code; if it dies (a student's
+    code can kill its parent), a new one takes the remaining tasks."""
     results: dict[str, dict | None] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for n, group in enumerate(groups):
-            job = Path(tmp) / f"job{n}.pt"
-            torch.save({"tasks": group, "inputs": inputs, "timeout": timeout}, job)
+    buffer = io.BytesIO()
+    torch.save(inputs, buffer)
+    blob = buffer.getvalue()
+    pending = list(tasks)
+    fork = hasattr(os, "fork")  # without fork, one process per task, which runs the student's code itself
+    while pending:
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = subprocess.Popen(
+                [sys.executable, str(Path(__file__).resolve()), "_sandbox", str(timeout)],
+                cwd=tmp,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=_environment(),
+            )
             try:
-                done = subprocess.run(
-                    [sys.executable, str(Path(__file__).resolve()), "_sandbox", str(job)],
-                    cwd=tmp,
-                    capture_output=True,
-                    text=True,
-                    env=_environment(),
-                    timeout=(timeout + 30) * len(group) + 120,
-                )
-                lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
-                found = json.loads(lines[-1][len(MARKER) :]) if lines else {}
-            except (subprocess.TimeoutExpired, ValueError):
-                found = {}
-            for task in group:
-                results[task["key"]] = found.get(task["key"])
+                proc.stdin.write(len(blob).to_bytes(8, "big") + blob)  # the grader's inputs, first
+                for task in list(pending if fork else pending[:1]):
+                    pending.remove(task)
+                    try:
+                        proc.stdin.write(json.dumps(task).encode() + b"\n")
+                        proc.stdin.flush()
+                    except OSError:
+                        results[task["key"]] = None
+                        break
+                    line = _read_line(proc.stdout.fileno(), timeout + 120)
+                    try:
+                        results[task["key"]] = json.loads(line) if line else None
+                    except ValueError:
+                        results[task["key"]] = None
+                    if line is None:
+                        break
+            except OSError:
+                pass
+            finally:
+                proc.kill()
+                proc.wait()
     return results
 
 
@@ -581,8 +615,9 @@ def _fork_task(task: dict, questions: dict, inputs: dict, timeout: float) -> dic
     return result
 
 
-def sandbox_main(job_path: str) -> int:
-    """The process that runs the student's code: ``make_coursework.py _sandbox JOB``."""
+def sandbox_main(timeout: float) -> int:
+    """The process that runs the student's code, ``make_coursework.py _sandbox TIMEOUT``: the inputs
+    (length and ``torch.save`` bytes), then one task (JSON) per line on stdin; one result per line on stdout."""
     import ggd_tutorial  # noqa: F401 - imported once, before any fork
     import ggd_tutorial.book.exercises  # noqa: F401
     import ggd_tutorial.book.experiments  # noqa: F401
@@ -591,23 +626,21 @@ def sandbox_main(job_path: str) -> int:
         import IPython.core.inputtransformer2  # noqa: F401 - for _python_source, once
     except ImportError:
         pass
-
-    job = torch.load(job_path, weights_only=True)
     questions = {f"{chapter}/{q.name}": q for chapter, qs in ASSIGNMENTS.items() for q in qs}
-    results = {}
-    for task in job["tasks"]:
+    stdin = sys.stdin.buffer
+    inputs = torch.load(io.BytesIO(stdin.read(int.from_bytes(stdin.read(8), "big"))), weights_only=True)
+    answer = os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)  # anything else printed here goes nowhere
+    for line in iter(stdin.readline, b""):
+        task = json.loads(line)
         if hasattr(os, "fork"):
-            results[task["key"]] = _fork_task(task, questions, job["inputs"], job["timeout"])
-        else:  # one process per task (see run_sandboxed); its output goes through a saved descriptor
-            out = os.dup(1)
-            devnull = os.open(os.devnull, os.O_RDWR)
-            os.dup2(devnull, 1)
-            try:
-                results[task["key"]] = _run_task(task, questions, job["inputs"], job["timeout"])
-            finally:
-                os.dup2(out, 1)
-    sys.stdout.write(MARKER + json.dumps(results) + "\n")
-    sys.stdout.flush()
+            result = _fork_task(task, questions, inputs, timeout)
+        else:
+            result = _run_task(task, questions, inputs, timeout)
+        answer.write(json.dumps(result) + "\n")
+        answer.flush()
+        del task, result, line
     return 0
 
 
@@ -645,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         grade(args.chapter, args.submissions, args.csv, args.timeout)
         return 0
     if argv[:1] == ["_sandbox"]:
-        return sandbox_main(argv[1])
+        return sandbox_main(float(argv[1]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "coursework", help="output folder")
     write_copies(parser.parse_args(argv).out)
