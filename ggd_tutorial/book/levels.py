@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from ..metrics import predict_trajectories, velocity_mse
-from .registry import EXPERIMENTS, MARGIN, STUDY_LEVELS, Level, boltzmann_decrease
+from .registry import EXPERIMENTS, MARGIN, STUDY_LEVELS, Level, boltzmann_decrease, local_baseline
 
 __all__ = [
     "LEVELS",
@@ -33,6 +33,7 @@ __all__ = [
     "boltzmann_decrease",
     "check",
     "check_measure",
+    "local_baseline",
     "measure",
     "measure_cycle",
     "measure_heat_exchange",

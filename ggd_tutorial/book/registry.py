@@ -388,15 +388,15 @@ def field_value(result, quantity: str) -> float:
     return _cached(result, "family", lambda: family_measures(result.model, result))[quantity]
 
 
+def local_baseline(result):
+    """The local non-GGD baseline of a field experiment (a LocalConvolution trained on the same data
+    with the same budget and seed) and its history, trained once per result."""
+    return _cached(result, "baseline model", lambda: _ex.train_local_baseline(result.data, seed=result.seed))
+
+
 def baseline_value(result, quantity: str) -> float:
-    """One of :func:`family_measures` for the local non-GGD baseline (a LocalConvolution trained on
-    the same data with the same budget and seed)."""
-
-    def compute():
-        baseline, _ = _ex.train_local_baseline(result.data, seed=result.seed)
-        return family_measures(baseline, result)
-
-    return _cached(result, "baseline", compute)[quantity]
+    """One of :func:`family_measures` for :func:`local_baseline`."""
+    return _cached(result, "baseline", lambda: family_measures(local_baseline(result)[0], result))[quantity]
 
 
 def diffusivity_error(result) -> float:
