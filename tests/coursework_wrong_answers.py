@@ -258,8 +258,22 @@ TAMPERING: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+# The book's own answers, right only for the book's parameters: each must lose points for a student
+# whose parameters differ (every parameter a student can draw differs from the book's).
+BOOK_ANSWERS: dict[str, str] = {
+    "cosh-dual": "def my_cosh_dual(v):\n    return v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1",
+    "positive-weight": (
+        "def my_positive(raw):\n    return torch.where(raw >= 0, raw + math.exp(-5.0), torch.exp(torch.clamp(raw, max=0) - 5.0))"
+    ),
+    "particle-production": "def particle_production(x, gamma):\n    return gamma * (x**2).sum(-1)",
+    "noise-mse": "def noise_mse(sigma, dt):\n    return sigma**2 / (2 * dt**2)",
+}
+
 CORRECT: dict[str, str] = {
-    "cosh-dual": "def my_cosh_dual(v):\n    y = torch.asinh(v)\n    return v * y - (torch.cosh(y) - 1)",
+    "cosh-dual": (
+        "def my_cosh_dual(v):\n    a = PARAMS['a']\n    y = torch.asinh(a * v) / a  # where v = Xi'(y)\n"
+        "    return v * y - (torch.cosh(a * y) - 1) / a**2"
+    ),
     "rk4-step": (
         "def my_rk4_step(f, x, dt):\n    k = [f(x)]\n    for c in (0.5, 0.5, 1.0):\n        k.append(f(x + c * dt * k[-1]))\n"
         "    return x + dt * (k[0] + 2 * k[1] + 2 * k[2] + k[3]) / 6"

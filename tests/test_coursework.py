@@ -21,8 +21,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "tests"))
-from assignments import ASSIGNMENTS, SETUP, Wrong, encode  # noqa: E402
-from coursework_wrong_answers import CORRECT, TAMPERING, WRONG  # noqa: E402
+from assignments import ASSIGNMENTS, Wrong, encode, parameters, setup_source  # noqa: E402
+from coursework_wrong_answers import BOOK_ANSWERS, CORRECT, TAMPERING, WRONG  # noqa: E402
 
 QUESTIONS = {q.name: (chapter, q) for chapter, qs in ASSIGNMENTS.items() for q in qs}
 
@@ -56,15 +56,17 @@ def stub(question) -> str:
     )
 
 
-def score_here(question, source: str) -> tuple[float, list[str]]:
-    """Grade one answer cell in this process (no switching off, no tampering): the checks alone."""
+def score_here(question, source: str, student: str | None = None) -> tuple[float, list[str]]:
+    """Grade one answer cell in this process (no switching off, no tampering): the checks alone,
+    with the book's parameters or those of ``student``."""
+    params = parameters(QUESTIONS[question.name][0], student)
     namespace: dict = {}
-    exec(SETUP, namespace)  # noqa: S102 - the assignments' own code
+    exec(setup_source(params), namespace)  # noqa: S102 - the assignments' own code
     try:
         exec(source, namespace)  # noqa: S102
     except Exception:  # noqa: BLE001 - an unanswered stub raises at top level
         pass
-    inputs = question.inputs()
+    inputs = {**question.inputs(), "params": params}
     if any(name not in namespace for name in question.defines):
         return 0.0, ["not defined"]
     outputs = json.loads(json.dumps(question.probe(namespace, inputs)))  # what travels between the processes
@@ -87,13 +89,33 @@ def test_reference_answers_get_full_marks_and_stubs_nothing(name):
     if name in CORRECT:  # a different, right answer
         assert score_here(q, CORRECT[name]) == (q.points, [])
     # the public check the student sees passes on the reference and fails on the stub
-    namespace: dict = {}
-    for source in (SETUP, answer(q), q.public):
-        exec(source, namespace)  # noqa: S102
-    with pytest.raises((NotImplementedError, AssertionError)):
-        namespace = {}
-        for source in (SETUP, stub(q), q.public):
+    for student in (None, "alice"):
+        setup = setup_source(parameters(chapter, student))
+        namespace: dict = {}
+        for source in (setup, answer(q), q.public):
             exec(source, namespace)  # noqa: S102
+        with pytest.raises((NotImplementedError, AssertionError)):
+            namespace = {}
+            for source in (setup, stub(q), q.public):
+                exec(source, namespace)  # noqa: S102
+    # with a student's own parameters the reference still gets full marks; the book's answer does not
+    for student in ("alice", "bob"):
+        assert score_here(q, answer(q), student) == (q.points, [])
+        if name in CORRECT:
+            assert score_here(q, CORRECT[name], student) == (q.points, [])
+        if name in BOOK_ANSWERS:
+            assert score_here(q, BOOK_ANSWERS[name]) == (q.points, [])
+            assert score_here(q, BOOK_ANSWERS[name], student)[0] < q.points
+
+
+def test_students_draw_different_parameters_and_the_book_keeps_its_own():
+    for chapter in ASSIGNMENTS:
+        assert parameters(chapter, "alice") == parameters(chapter, "alice")  # reproducible from the id
+    drawn = [
+        parameters(chapter, "alice") != parameters(chapter, "bob") for chapter in ASSIGNMENTS if parameters(chapter)
+    ]
+    assert len(drawn) >= 4 and sum(drawn) >= 3  # a small set of values: two students may share one
+    assert parameters("gradient_dynamics") == {"a": 1.0} and parameters("structure") == {"stride": 1}
 
 
 @pytest.mark.parametrize("name", list(QUESTIONS))
@@ -168,7 +190,11 @@ def test_generate_release_and_grade_a_class(tmp_path):
     course = tmp_path / "cw" / "nbgrader"
     bin_dir = str(Path(sys.executable).parent)
     path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != bin_dir)
-    subprocess.run([*tool, "release", "--course", str(course)], check=True, env={**os.environ, "PATH": path})
+    subprocess.run(
+        [*tool, "release", "--course", str(course), "--students", "alice", "bob"],
+        check=True,
+        env={**os.environ, "PATH": path},
+    )
     released = {}
     for chapter, questions in ASSIGNMENTS.items():
         text = (course / "release" / chapter / f"{chapter}.ipynb").read_text()
@@ -243,7 +269,7 @@ def test_generate_release_and_grade_a_class(tmp_path):
     for chapter, rows in table.items():
         for row in rows:
             matrix.append(
-                f"{chapter + '/' + row['student']:<36}"
+                f"{chapter + '/' + row['student']:<46}"
                 + " ".join(f"{q.name}={row[q.name]:g}/{q.points:g}" for q in ASSIGNMENTS[chapter])
                 + f"  [{row['status']}]"
             )
@@ -258,4 +284,38 @@ def test_generate_release_and_grade_a_class(tmp_path):
                     assert row[q.name] == q.points, (chapter, row["student"], q.name, row["messages"])
             if not wrong:
                 assert row["status"] == "ok" and row["messages"] == "", row
+
+    # Per-student parameters: alice and bob get notebooks of their own, each graded for its parameters;
+    # the book's answers, right for the book's parameters, lose those questions.
+    plan, setups = {}, {}
+    for chapter, questions in ASSIGNMENTS.items():
+        if not parameters(chapter):
+            continue
+        plan[chapter] = {}
+        for student in ("alice", "bob"):
+            notebook = json.loads((course / "personal" / chapter / student / f"{chapter}.ipynb").read_text())
+            assert notebook["metadata"]["coursework"]["student"] == student
+            setups[chapter, student] = next(
+                "".join(c["source"]) for c in notebook["cells"] if "PARAMS" in "".join(c["source"])
+            )
+            right = _with_answers(notebook, {q.name: answer(q) for q in questions})
+            plan[chapter][student] = (_write(tmp_path / "personal" / chapter / f"{student}.ipynb", right), [])
+            if student == "alice":
+                book = _with_answers(right, {q: a for q, a in BOOK_ANSWERS.items() if q in {x.name for x in questions}})
+                plan[chapter]["alice-book"] = (_write(tmp_path / "personal" / chapter / "alice-book.ipynb", book), [])
+    assert sum(setups[c, "alice"] != setups[c, "bob"] for c in plan) >= 3  # the two students' parameters differ
+    for chapter, rows in make_coursework.grade_class(plan, timeout=20, per_student=True).items():
+        for row in rows:
+            matrix.append(
+                f"{chapter + '/' + row['student'] + ' (own parameters)':<46}"
+                + " ".join(f"{q.name}={row[q.name]:g}/{q.points:g}" for q in ASSIGNMENTS[chapter])
+                + f"  [{row['status']}] {row['parameters']}"
+            )
+            assert json.loads(row["parameters"]) == parameters(chapter, "alice" if "alice" in row["student"] else "bob")
+            for q in ASSIGNMENTS[chapter]:
+                if row["student"] == "alice-book" and q.name in BOOK_ANSWERS:
+                    assert row[q.name] < q.points, (chapter, q.name)
+                else:
+                    assert row[q.name] == q.points, (chapter, row["student"], q.name, row["messages"])
+            assert row["status"] == ("check" if row["student"] == "alice-book" else "ok"), row
     print("\n".join(["", "grading matrix (submission: question=points/max):", *matrix]))

@@ -17,8 +17,10 @@ seconds: no training.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -49,7 +51,10 @@ class Question:
     ``defines``: the names the answer must define; ``disabled``: dotted names of the package's own
     versions, replaced by a function that raises while the student's code runs; ``inputs()``: the
     grader's inputs (tensors and numbers); ``probe(namespace, inputs)``: runs in the student's
-    process and returns the student's outputs (see :func:`call`); ``checks``: the graded properties.
+    process and returns the student's outputs (see :func:`call`); ``checks``: the graded properties
+    (they find the student's parameters in ``inputs["params"]``); ``parameters``: name -> (the book's
+    value, the values a student may draw), shown in the prompt as ``<<name>>`` and to the student's
+    code as ``PARAMS[name]``.
     """
 
     name: str
@@ -61,10 +66,38 @@ class Question:
     probe: Callable[[dict, dict], dict]
     checks: tuple[Check, ...]
     disabled: tuple[str, ...] = ()
+    parameters: dict[str, tuple[float, tuple[float, ...]]] = field(default_factory=dict)
 
     @property
     def points(self) -> float:
         return sum(c.points for c in self.checks)
+
+    def render(self, params: dict) -> str:
+        """The prompt with the student's parameters in it."""
+        text = self.prompt
+        for name, value in params.items():
+            text = text.replace(f"<<{name}>>", f"{value:g}")
+        return text
+
+
+def parameters(chapter: str, student: str | None = None) -> dict[str, float]:
+    """The parameters of one student (drawn from a seed tied to the assignment and the student id),
+    or the book's values when ``student`` is None."""
+    rng = random.Random(int.from_bytes(hashlib.sha256(f"{chapter}/{student}".encode()).digest()[:8], "big"))
+    params = {}
+    for q in ASSIGNMENTS[chapter]:
+        for name, (default, choices) in q.parameters.items():
+            params[name] = default if student is None else rng.choice(choices)
+    return params
+
+
+def setup_source(params: dict) -> str:
+    """The setup cell: the imports and, when the assignment has any, the student's parameters."""
+    return SETUP + (f"\nPARAMS = {params!r}  # your parameters" if params else "")
+
+
+def _param(inp: dict, name: str) -> float:
+    return inp["params"][name]
 
 
 def _check(call_source: str) -> str:
@@ -191,8 +224,8 @@ def _rng(seed: int) -> torch.Generator:
 # gradient_dynamics
 
 
-def _cosh_dual_ref(v: torch.Tensor) -> torch.Tensor:
-    return v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1
+def _cosh_dual_ref(v: torch.Tensor, a: float) -> torch.Tensor:
+    return v * torch.asinh(a * v) / a - (torch.sqrt(1 + (a * v) ** 2) - 1) / a**2
 
 
 def _cosh_inputs() -> dict:
@@ -208,12 +241,14 @@ def _cosh_probe(ns: dict, inp: dict) -> dict:
 
 def _cosh_mid(inp: dict, out: dict) -> None:
     got = _tensor(out["mid"], "my_cosh_dual(v)", inp["mid"].shape)
-    _close(got, _cosh_dual_ref(inp["mid"]), "the dual on [-5, 5]", rtol=1e-8, atol=1e-10)
+    _close(got, _cosh_dual_ref(inp["mid"], _param(inp, "a")), "the dual on [-5, 5]", rtol=1e-8, atol=1e-10)
 
 
 def _cosh_far(inp: dict, out: dict) -> None:
     got = _tensor(out["far"], "my_cosh_dual(v)", inp["far"].shape)
-    _close(got, _cosh_dual_ref(inp["far"]), "the dual for large |v| (up to 40)", rtol=1e-8, atol=1e-10)
+    _close(
+        got, _cosh_dual_ref(inp["far"], _param(inp, "a")), "the dual for large |v| (up to 40)", rtol=1e-8, atol=1e-10
+    )
 
 
 def _production_models() -> list:
@@ -261,15 +296,20 @@ def _production_case(i: int, what: str) -> Callable[[dict, dict], None]:
 GRADIENT_DYNAMICS = [
     Question(
         "cosh-dual",
-        "Implement the Legendre dual $\\Xi^*(v)=\\sup_y\\,(vy-\\Xi(y))$ of $\\Xi(y)=\\cosh y-1$ as "
-        "`my_cosh_dual(v)` for a float64 tensor `v` (exercise `ex-cosh-dual`).",
-        "def my_cosh_dual(v):\n    ### BEGIN SOLUTION\n"
-        "    return v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1\n    ### END SOLUTION",
-        _check("g.book.exercises.check_cosh_dual(my_cosh_dual)"),
+        "Implement the Legendre dual $\\Xi^*(v)=\\sup_y\\,(vy-\\Xi(y))$ of "
+        "$\\Xi(y)=(\\cosh(ay)-1)/a^2$ with $a = <<a>>$ (`PARAMS['a']`) as `my_cosh_dual(v)` for a "
+        "float64 tensor `v` (exercise `ex-cosh-dual` is the case $a = 1$).",
+        "def my_cosh_dual(v):\n    ### BEGIN SOLUTION\n    a = PARAMS['a']\n"
+        "    return v * torch.asinh(a * v) / a - (torch.sqrt(1 + (a * v) ** 2) - 1) / a**2\n    ### END SOLUTION",
+        "v = torch.linspace(-3, 3, 61, dtype=torch.float64)\nw = my_cosh_dual(v)\n"
+        "assert w.shape == v.shape, 'one value per v'\n"
+        "assert torch.allclose(w, my_cosh_dual(-v)), 'Xi is even, so is its dual'\n"
+        "assert (w[2:] - 2 * w[1:-1] + w[:-2] >= -1e-12).all(), 'a Legendre dual is convex'",
         ("my_cosh_dual",),
         _cosh_inputs,
         _cosh_probe,
         (Check(2, _cosh_mid), Check(1, _cosh_far)),
+        parameters={"a": (1.0, (0.5, 1.5, 2.0, 2.5, 3.0))},
     ),
     Question(
         "entropy-production",
@@ -296,8 +336,8 @@ GRADIENT_DYNAMICS = [
 # icnn
 
 
-def _positive_ref(raw: torch.Tensor) -> torch.Tensor:
-    return torch.where(raw >= 0, raw + math.exp(-5.0), torch.exp(torch.clamp(raw, max=0) - 5.0))
+def _positive_ref(raw: torch.Tensor, eps: float) -> torch.Tensor:
+    return torch.where(raw >= 0, raw + math.exp(-eps), torch.exp(torch.clamp(raw, max=0) - eps))
 
 
 def _positive_inputs() -> dict:
@@ -315,19 +355,20 @@ def _positive_values(inp: dict, out: dict) -> None:
     got = _tensor(_value(out["mid"], "my_positive(raw)")["value"], "my_positive(raw)", inp["mid"].shape)
     if (got <= 0).any():
         raise Wrong("some weights are not positive")
-    _close(got, _positive_ref(inp["mid"]), "the weights on [-50, 50]", rtol=1e-9, atol=1e-300)
+    _close(got, _positive_ref(inp["mid"], _param(inp, "eps")), "the weights on [-50, 50]", rtol=1e-9, atol=1e-300)
 
 
 def _positive_extreme(inp: dict, out: dict) -> None:
     result = _value(out["far"], "my_positive(raw)")
     got = _tensor(result["value"], "my_positive(raw)", inp["far"].shape)
-    _close(got, _positive_ref(inp["far"]), "the weights on [-1000, 1000]", rtol=1e-9, atol=1e-300)
+    _close(got, _positive_ref(inp["far"], _param(inp, "eps")), "the weights on [-1000, 1000]", rtol=1e-9, atol=1e-300)
     grad = _value(result["grad"], "the gradient")
     if "tensor" not in grad:
         raise Wrong("my_positive(raw) is not differentiable with respect to raw")
     grad = _tensor(grad, "the gradient", inp["far"].shape)
     raw = inp["far"]
-    expected = torch.where(raw >= 0, torch.ones_like(raw), torch.exp(torch.clamp(raw, max=0) - 5.0))
+    eps = _param(inp, "eps")
+    expected = torch.where(raw >= 0, torch.ones_like(raw), torch.exp(torch.clamp(raw, max=0) - eps))
     _close(grad, expected, "the gradient with respect to raw on [-1000, 1000]", rtol=1e-9, atol=1e-300)
 
 
@@ -402,16 +443,18 @@ ICNN = [
         "positive-weight",
         "Implement the positive reparameterization of eq. (3.6), `my_positive(raw)`: "
         "$w = \\mathrm{raw} + e^{-\\epsilon}$ for $\\mathrm{raw}\\ge0$ and "
-        "$w = e^{\\mathrm{raw}-\\epsilon}$ otherwise, with $\\epsilon = 5$ (exercise `ex-reparam`).",
-        "def my_positive(raw):\n    ### BEGIN SOLUTION\n"
-        "    return torch.where(raw >= 0, raw + math.exp(-5.0), torch.exp(torch.clamp(raw, max=0) - 5.0))\n"
+        "$w = e^{\\mathrm{raw}-\\epsilon}$ otherwise, with $\\epsilon = <<eps>>$ (`PARAMS['eps']`; "
+        "exercise `ex-reparam`).",
+        "def my_positive(raw):\n    ### BEGIN SOLUTION\n    eps = PARAMS['eps']\n"
+        "    return torch.where(raw >= 0, raw + math.exp(-eps), torch.exp(torch.clamp(raw, max=0) - eps))\n"
         "    ### END SOLUTION",
-        _check("g.book.exercises.check_positive_weight(my_positive)"),
+        _check("g.book.exercises.check_positive_weight(my_positive, eps=PARAMS['eps'])"),
         ("my_positive",),
         _positive_inputs,
         _positive_probe,
         (Check(1, _positive_values), Check(1, _positive_extreme)),
         ("ggd_tutorial.networks.positive_weight",),
+        parameters={"eps": (5.0, (3.0, 4.0, 6.0, 7.0))},
     ),
     Question(
         "vonn-shift",
@@ -527,22 +570,20 @@ def _particle_probe(ns: dict, inp: dict) -> dict:
     return {"unit": call(fn, inp["x"], 1.0), "cases": [call(fn, x, gamma) for x, gamma in inp["cases"]]}
 
 
-def _particle_truth(x: torch.Tensor, gamma: float) -> torch.Tensor:
-    import ggd_tutorial as g
-
-    system = g.OverdampedParticle(x.shape[1], gamma=gamma)
-    return (system.conjugate(x) * system.velocity(x)).sum(-1)
+def _particle_truth(x: torch.Tensor, gamma: float, kappa: float) -> torch.Tensor:
+    x_star = -kappa * x  # dS/dx of S = -kappa/2 |x|^2
+    return (x_star * gamma * x_star).sum(-1)  # x* . xdot with xdot = dXi/dx* = gamma x*
 
 
 def _particle_unit(inp: dict, out: dict) -> None:
     got = _tensor(out["unit"], "particle_production(x, 1.0)", (inp["x"].shape[0],))
-    _close(got, _particle_truth(inp["x"], 1.0), "dS/dt at gamma = 1")
+    _close(got, _particle_truth(inp["x"], 1.0, _param(inp, "kappa")), "dS/dt at gamma = 1")
 
 
 def _particle_gamma(inp: dict, out: dict) -> None:
     for (x, gamma), result in zip(inp["cases"], out["cases"]):
         got = _tensor(result, f"particle_production(x, {gamma})", (x.shape[0],))
-        _close(got, _particle_truth(x, gamma), f"dS/dt at gamma = {gamma} (d = {x.shape[1]})")
+        _close(got, _particle_truth(x, gamma, _param(inp, "kappa")), f"dS/dt at gamma = {gamma} (d = {x.shape[1]})")
 
 
 OVERDAMPED = [
@@ -561,18 +602,22 @@ OVERDAMPED = [
     ),
     Question(
         "particle-production",
-        "For the overdamped particle $S=-\\tfrac12\\|x\\|^2$, $\\Xi=\\tfrac\\gamma2\\|x^*\\|^2$, "
+        "For the overdamped particle with $S=-\\tfrac\\kappa2\\|x\\|^2$, $\\kappa = <<kappa>>$ "
+        "(`PARAMS['kappa']`; the chapter has $\\kappa = 1$), and $\\Xi=\\tfrac\\gamma2\\|x^*\\|^2$, "
         "derive $\\dot S$ and implement it as `particle_production(x, gamma)` for a batch `x` of "
         "shape (n, d), one value per state (the second law for this chapter's system).",
         "def particle_production(x, gamma):\n    ### BEGIN SOLUTION\n"
-        "    return gamma * (x**2).sum(-1)\n    ### END SOLUTION",
-        "x = torch.tensor([[1.0, 2.0]], dtype=torch.float64)\n"
-        "assert torch.allclose(particle_production(x, 1.0), torch.tensor([5.0], dtype=torch.float64))",
+        "    return gamma * PARAMS['kappa'] ** 2 * (x**2).sum(-1)\n    ### END SOLUTION",
+        "x = torch.tensor([[1.0, 2.0], [0.0, 0.0]], dtype=torch.float64)\n"
+        "assert particle_production(x, 1.0).shape == (2,), 'one value per state'\n"
+        "assert particle_production(x, 1.0)[1] == 0, 'no production at the equilibrium'\n"
+        "assert particle_production(x, 1.0)[0] > 0, 'the second law: positive away from it'",
         ("particle_production",),
         _particle_inputs,
         _particle_probe,
         (Check(1, _particle_unit), Check(1, _particle_gamma)),
         ("ggd_tutorial.metrics.true_entropy_rate",),
+        parameters={"kappa": (1.0, (0.5, 2.0, 3.0))},
     ),
 ]
 
@@ -810,7 +855,8 @@ def _noise_case(key: str, what: str) -> Callable[[dict, dict], None]:
     def test(inp: dict, out: dict) -> None:
         for (sigma, dt), result in zip(inp[key], out[key]):
             got = _number(result, "noise_mse(sigma, dt)")
-            if not math.isclose(got, sigma**2 / (2 * dt**2), rel_tol=1e-9):
+            stride = _param(inp, "stride")
+            if not math.isclose(got, sigma**2 / (2 * stride**2 * dt**2), rel_tol=1e-9):
                 raise Wrong(f"{what}: wrong at sigma = {sigma}, dt = {dt}")
 
     return test
@@ -820,14 +866,18 @@ STRUCTURE = [
     Question(
         "noise-mse",
         "Write `noise_mse(sigma, dt)`: the mean squared error that independent noise of standard "
-        "deviation $\\sigma$ on every sample adds to the central difference "
-        "$(x_{t+1}-x_{t-1})/(2\\Delta t)$ (exercise `ex-structure-noise`).",
-        "def noise_mse(sigma, dt):\n    ### BEGIN SOLUTION\n    return sigma**2 / (2 * dt**2)\n    ### END SOLUTION",
-        _check("g.book.exercises.check_noise_velocity_mse(noise_mse)"),
+        "deviation $\\sigma$ on every sample adds to the central difference over $s = <<stride>>$ "
+        "steps (`PARAMS['stride']`), $(x_{t+s}-x_{t-s})/(2s\\Delta t)$ (exercise `ex-structure-noise` "
+        "is the case $s = 1$).",
+        "def noise_mse(sigma, dt):\n    ### BEGIN SOLUTION\n"
+        "    return sigma**2 / (2 * PARAMS['stride'] ** 2 * dt**2)\n    ### END SOLUTION",
+        "assert noise_mse(0.01, 0.1) > 0, 'noise adds error'\n"
+        "assert math.isclose(noise_mse(0.02, 0.1), 4 * noise_mse(0.01, 0.1)), 'an MSE grows as the variance'",
         ("noise_mse",),
         lambda: dict(_NOISE),
         _noise_probe,
         (Check(1, _noise_case("dt", "at dt = 0.1")), Check(1, _noise_case("sigma", "at other dt"))),
+        parameters={"stride": (1, (2, 3, 4))},
     ),
 ]
 

@@ -1,8 +1,8 @@
 """Coursework from the book: student and instructor copies of the chapters, and graded assignments.
 
     python tools/make_coursework.py [--out coursework]
-    python tools/make_coursework.py release [ASSIGNMENT ...] [--course coursework/nbgrader]
-    python tools/make_coursework.py grade ASSIGNMENT SUBMISSIONS [--csv grades.csv] [--timeout 60]
+    python tools/make_coursework.py release [ASSIGNMENT ...] [--course coursework/nbgrader] [--students ID ...]
+    python tools/make_coursework.py grade ASSIGNMENT SUBMISSIONS [--csv grades.csv] [--timeout 60] [--per-student]
 
 The first form writes ``coursework/instructor/*.ipynb`` (exercises with their solutions),
 ``coursework/student/*.ipynb`` (every ``{solution}`` block removed and an answer stub cell after
@@ -10,7 +10,11 @@ each exercise) and ``coursework/nbgrader/``, an nbgrader course directory with o
 chapter with code (``source/<chapter>/<chapter>.ipynb``, built from ``tools/assignments.py``).
 
 ``release`` runs ``nbgrader generate_assignment``: the student notebooks, without solutions,
-land in ``coursework/nbgrader/release/<chapter>/``.
+land in ``coursework/nbgrader/release/<chapter>/``. With ``--students``, every student also gets a
+notebook of their own, ``coursework/nbgrader/personal/<chapter>/<student>/<chapter>.ipynb``, whose
+parameters (a potential's scale, a reparameterization's epsilon, a stencil's stride, ...) are drawn
+from a seed tied to the assignment and the student id, so the book's solved exercises do not
+answer it; ``grade --per-student`` recomputes every reference for that student's parameters.
 
 ``grade`` takes a folder of submissions, either ``<student>.ipynb`` files or one folder per student
 holding the notebook (any name; nbgrader's ``submitted/`` layout works), and writes a CSV with one
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
+import copy
 import csv
 import importlib
 import inspect
@@ -54,7 +59,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import torch
-from assignments import ASSIGNMENTS, SETUP, Question, Wrong
+from assignments import ASSIGNMENTS, Question, Wrong, parameters, setup_source
 from sync_notebooks import finish, setup_cell  # the same Colab setup cell, kernel and cell ids as the book
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,8 +113,10 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def assignment_notebook(chapter: str, questions: list[Question]) -> nbformat.NotebookNode:
-    """The nbgrader source notebook of one chapter: reference answers and the public checks."""
+def assignment_notebook(chapter: str, questions: list[Question], params: dict | None = None) -> nbformat.NotebookNode:
+    """The nbgrader source notebook of one chapter: reference answers and the public checks, with
+    the book's parameters unless ``params`` are given."""
+    params = parameters(chapter) if params is None else params
     total = sum(q.points for q in questions)
     intro = (
         f"# Assignment: {chapter.replace('_', ' ')}\n\n{len(questions)} questions, {_points(total)} points. "
@@ -118,10 +125,10 @@ def assignment_notebook(chapter: str, questions: list[Question]) -> nbformat.Not
         "package's own version of what a question asks switched off: write your own code. Keep the "
         "names the questions ask for, and one answer cell per question."
     )
-    cells = [_cell("prompt", intro, "intro"), _cell("setup", SETUP, "setup")]
+    cells = [_cell("prompt", intro, "intro"), _cell("setup", setup_source(params), "setup")]
     for i, q in enumerate(questions, 1):
         cells += [
-            _cell("prompt", f"## Question {i} ({_points(q.points)} points)\n\n{q.prompt}", f"{q.name}-prompt"),
+            _cell("prompt", _prompt(i, q, params), f"{q.name}-prompt"),
             _cell("answer", q.solution, f"{q.name}-answer"),
             _cell("setup", q.public, f"{q.name}-tests"),
         ]
@@ -140,6 +147,10 @@ def assignment_notebook(chapter: str, questions: list[Question]) -> nbformat.Not
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{chapter}-{i}"
     return nb
+
+
+def _prompt(number: int, question: Question, params: dict) -> str:
+    return f"## Question {number} ({_points(question.points)} points)\n\n{question.render(params)}"
 
 
 def write_course(course: Path) -> None:
@@ -172,8 +183,11 @@ def _nbgrader(course: Path, *args: str) -> None:
     )
 
 
-def release(course: Path, chapters: list[str]) -> None:
-    """Student notebooks (no solutions) in ``course/release/<chapter>/``."""
+def release(course: Path, chapters: list[str], students: list[str] = ()) -> None:
+    """Student notebooks (no solutions) in ``course/release/<chapter>/``, with the book's parameters;
+    with ``students``, one notebook per student with that student's parameters in
+    ``course/personal/<chapter>/<student>/<chapter>.ipynb`` (grade them with ``per_student``) and
+    every student's parameters in ``course/personal/<chapter>/parameters.csv``."""
     for chapter in chapters:
         if chapter not in ASSIGNMENTS:
             raise SystemExit(f"no assignment {chapter!r}; there are: {', '.join(ASSIGNMENTS)}")
@@ -181,9 +195,40 @@ def release(course: Path, chapters: list[str]) -> None:
         write_course(course)
     if len(chapters) > 1 and set(chapters) == set(ASSIGNMENTS):
         _nbgrader(course, "generate_assignment", "*")  # all of them in one nbgrader run
-        return
-    for chapter in chapters:
-        _nbgrader(course, "generate_assignment", chapter)
+    else:
+        for chapter in chapters:
+            _nbgrader(course, "generate_assignment", chapter)
+    for chapter in chapters if students else ():
+        released = nbformat.read(str(course / "release" / chapter / f"{chapter}.ipynb"), as_version=4)
+        table = []
+        for student in students:
+            params = parameters(chapter, student)
+            table.append({"student": student, **params})
+            target = course / "personal" / chapter / student / f"{chapter}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(personal_notebook(chapter, released, student, params), str(target))
+        if table and len(table[0]) > 1:
+            with (course / "personal" / chapter / "parameters.csv").open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(table[0]))
+                writer.writeheader()
+                writer.writerows(table)
+
+
+def personal_notebook(chapter: str, released, student: str, params: dict):
+    """A released notebook with one student's parameters (setup cell and prompts) and id (metadata)."""
+    from nbgrader.utils import compute_checksum
+
+    nb = copy.deepcopy(released)
+    prompts = {f"{q.name}-prompt": _prompt(i, q, params) for i, q in enumerate(ASSIGNMENTS[chapter], 1)}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        source = setup_source(params) if meta.get("grade_id") == "setup" else prompts.get(meta.get("grade_id"))
+        if source is not None:
+            cell.source = source
+            if "checksum" in meta:  # nbgrader's record of a read-only cell, so its validate accepts it
+                meta["checksum"] = compute_checksum(cell)
+    nb.metadata["coursework"] = {"assignment": chapter, "student": student}
+    return nb
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,11 +260,12 @@ def _defined_names(source: str) -> set[str]:
     return names
 
 
-def student_cells(chapter: str, path: Path) -> tuple[list[tuple[int, str]], list[str]]:
+def student_cells(chapter: str, path: Path) -> tuple[list[tuple[int, str]], list[str], str | None]:
     """The code cells of a submission that the student wrote, as (cell number, source), and notes
     about anything an instructor should look at. Read-only cells (the setup and the checks) are
     left out whatever their content: the grader supplies the setup itself. Without nbgrader's
-    metadata, a cell is read-only when its source equals one of the assignment's read-only cells."""
+    metadata, a cell is read-only when its source equals one of the assignment's read-only cells.
+    The last item is the student id the notebook was released for, if any."""
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as err:  # noqa: BLE001 - any unreadable file gets a row, not a crash
@@ -258,7 +304,8 @@ def student_cells(chapter: str, path: Path) -> tuple[list[tuple[int, str]], list
     defined = set().union(*(_defined_names(s) for _, s in cells)) if cells else set()
     if not any(set(q.defines) & defined for q in questions):
         notes.append(f"no answer of the {chapter} assignment found: is this the right notebook?")
-    return cells, notes
+    released_for = ((nb.get("metadata") or {}).get("coursework") or {}).get("student")
+    return cells, notes, released_for if isinstance(released_for, str) else None
 
 
 def find_submissions(folder: Path, chapter: str) -> dict[str, tuple[Path | None, list[str]]]:
@@ -316,10 +363,12 @@ def _score(question: Question, inputs: dict, result: dict | None, timeout: float
 
 
 def grade_class(
-    plan: dict[str, dict[str, tuple[Path | None, list[str]]]], timeout: float = 60.0
+    plan: dict[str, dict[str, tuple[Path | None, list[str]]]], timeout: float = 60.0, per_student: bool = False
 ) -> dict[str, list[dict]]:
-    """Grade several assignments at once: ``plan[chapter][student] = (notebook, notes)``; one row per student."""
-    tasks, prepared, inputs = [], {}, {}
+    """Grade several assignments at once: ``plan[chapter][student] = (notebook, notes)``; one row per
+    student. With ``per_student``, each student is graded with the parameters drawn for the id the
+    notebook was released for (its metadata), or for the submission's name where that is missing."""
+    tasks, prepared, inputs, chosen = [], {}, {}, {}
     for chapter, students in plan.items():
         for q in ASSIGNMENTS[chapter]:
             inputs[f"{chapter}/{q.name}"] = q.inputs()
@@ -328,14 +377,27 @@ def grade_class(
             try:
                 if path is None:
                     raise Unreadable("no notebook")
-                cells, more = student_cells(chapter, path)
+                cells, more, released_for = student_cells(chapter, path)
             except Unreadable as err:
                 prepared[chapter, student] = (path, notes + [str(err)], None)
                 continue
+            if per_student and released_for is None and parameters(chapter):
+                more.append(f"the notebook does not say whom it was released for: graded with {student!r}'s parameters")
+            elif per_student and released_for != student and parameters(chapter):
+                more.append(
+                    f"released for {released_for!r}, submitted as {student!r}: graded with {released_for!r}'s parameters"
+                )
+            params = parameters(chapter, released_for or student) if per_student else parameters(chapter)
+            chosen[chapter, student] = params
             prepared[chapter, student] = (path, notes + more, cells)
             for q in ASSIGNMENTS[chapter]:
                 tasks.append(
-                    {"key": f"{chapter}/{student}/{q.name}", "question": f"{chapter}/{q.name}", "cells": cells}
+                    {
+                        "key": f"{chapter}/{student}/{q.name}",
+                        "question": f"{chapter}/{q.name}",
+                        "cells": cells,
+                        "params": params,
+                    }
                 )
     results = run_sandboxed(tasks, inputs, timeout) if tasks else {}
     table: dict[str, list[dict]] = {}
@@ -349,7 +411,8 @@ def grade_class(
                 row[q.name] = 0.0
                 continue
             result = results.get(f"{chapter}/{student}/{q.name}")
-            earned, why = _score(q, inputs[f"{chapter}/{q.name}"], result, timeout)
+            given = {**inputs[f"{chapter}/{q.name}"], "params": chosen[chapter, student]}
+            earned, why = _score(q, given, result, timeout)
             crashed |= result is None or "timeout" in result or "stopped" in result or bool(result.get("cell_errors"))
             row[q.name] = earned
             if earned < q.points:
@@ -362,18 +425,21 @@ def grade_class(
         row["max"] = sum(q.points for q in questions)
         row["status"] = STATUS_NOT_GRADED if cells is None else STATUS_CHECK if notes or crashed else STATUS_OK
         row["messages"] = " | ".join(messages)
+        row["parameters"] = json.dumps(chosen.get((chapter, student), {}))
         table.setdefault(chapter, []).append(row)
     return table
 
 
-def grade(chapter: str, submissions: Path, out: Path, timeout: float = 60.0) -> list[dict[str, object]]:
+def grade(
+    chapter: str, submissions: Path, out: Path, timeout: float = 60.0, per_student: bool = False
+) -> list[dict[str, object]]:
     """Grade every submission of ``chapter`` in ``submissions``; write and return one row per student."""
     if chapter not in ASSIGNMENTS:
         raise SystemExit(f"no assignment {chapter!r}; there are: {', '.join(ASSIGNMENTS)}")
     found = find_submissions(submissions, chapter)
     if not found:
         raise SystemExit(f"no submissions in {submissions}")
-    rows = grade_class({chapter: found}, timeout)[chapter]
+    rows = grade_class({chapter: found}, timeout, per_student)[chapter]
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -528,7 +594,7 @@ def _run_task(task: dict, questions: dict, inputs: dict, timeout: float) -> dict
     for dotted in question.disabled:
         _switch_off(dotted)
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
-    exec(SETUP, namespace)  # noqa: S102
+    exec(setup_source(task.get("params") or {}), namespace)  # noqa: S102
     errors = []
     for number, source in task["cells"]:
         try:
@@ -665,8 +731,9 @@ def main(argv: list[str] | None = None) -> int:
         parser = argparse.ArgumentParser(prog="make_coursework.py release")
         parser.add_argument("chapters", nargs="*", default=list(ASSIGNMENTS))
         parser.add_argument("--course", type=Path, default=course_default)
+        parser.add_argument("--students", nargs="+", default=[], help="one notebook per student, own parameters")
         args = parser.parse_args(argv[1:])
-        release(args.course, args.chapters)
+        release(args.course, args.chapters, args.students)
         return 0
     if argv[:1] == ["grade"]:
         parser = argparse.ArgumentParser(prog="make_coursework.py grade")
@@ -674,8 +741,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("submissions", type=Path, help="folder of <student>.ipynb files or <student>/ folders")
         parser.add_argument("--csv", type=Path, default=Path("grades.csv"))
         parser.add_argument("--timeout", type=float, default=60.0, help="seconds per student and question")
+        parser.add_argument(
+            "--per-student", action="store_true", help="each student's own parameters (release --students)"
+        )
         args = parser.parse_args(argv[1:])
-        grade(args.chapter, args.submissions, args.csv, args.timeout)
+        grade(args.chapter, args.submissions, args.csv, args.timeout, args.per_student)
         return 0
     if argv[:1] == ["_sandbox"]:
         return sandbox_main(float(argv[1]))
