@@ -229,6 +229,43 @@ def rest_point_spectrum(field: VectorField | tuple[Tensor, Tensor], x_rest: Tens
     return values[torch.argsort(torch.round(values.real, decimals=9), stable=True)]
 
 
+def fenchel_young_gap(model: Any, x: Tensor, velocity: Tensor, max_iter: int = 100) -> Tensor:
+    r"""The Fenchel-Young gap :math:`\Xi(x,x^*)+\Xi^*(x,v)-x^*\cdot v\ge0` at :math:`x^*=\partial S/\partial x`
+    of a GGD model (or system) with ``conjugate`` and ``dissipation``, for observed rates ``v``
+    (``velocity``), shape ``(batch,)``.
+
+    It is zero exactly where ``v`` is the model's velocity :math:`\partial\Xi/\partial x^*`, and
+    positive otherwise: a misfit with a thermodynamic meaning (integrated in time, Mielke's
+    energy-dissipation balance). :math:`\Xi^*(x,v)=\sup_y(v\cdot y-\Xi(x,y))` is computed by L-BFGS
+    from :math:`y=x^*` (one concave problem for the whole batch), so the value returned is a lower
+    bound of the gap that is never negative, and exact once the maximization has converged. For a
+    degenerate :math:`\Xi` (a projection in front of it) and ``v`` outside the range the true gap is
+    :math:`+\infty`; the value returned then grows with ``max_iter``."""
+    dtype, device = model_dtype_device(model, x)
+    x = x.detach().to(device=device, dtype=dtype)
+    v = velocity.detach().to(device=device, dtype=dtype)
+    with torch.enable_grad():
+        x_star = model.conjugate(x).detach()
+        y = x_star.clone().requires_grad_(True)
+        opt = torch.optim.LBFGS(
+            [y], max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_grad=1e-14, tolerance_change=1e-16
+        )
+
+        def closure():
+            opt.zero_grad()
+            loss = (model.dissipation(x, y) - (v * y).sum(-1)).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+    with torch.no_grad():
+        dual = torch.maximum(
+            (v * y).sum(-1) - model.dissipation(x, y), (v * x_star).sum(-1) - model.dissipation(x, x_star)
+        )
+        gap = model.dissipation(x, x_star) + dual - (x_star * v).sum(-1)
+    return gap.clamp(min=0.0).to(velocity)
+
+
 def _finite_or_inf(value: Tensor) -> float:
     number = float(value)
     return number if math.isfinite(number) else math.inf

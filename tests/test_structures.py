@@ -200,3 +200,21 @@ def test_rest_point_spectrum_separates_the_oscillator_from_a_smooth_ggd():
     assert float(g.metrics.rest_point_spectrum(net, rest).imag.abs().max()) < 1e-8
     with pytest.raises(ValueError, match="neighbours"):
         g.metrics.rest_point_spectrum((data.train.states, data.train.velocities), zero, neighbours=2)
+
+
+def test_fenchel_young_gap_is_zero_on_the_model_and_positive_off_it():
+    particle = g.OverdampedParticle(dim=2, gamma=1.0)
+    x = g.uniform_box(200, 2, -1, 1, seed=0).double()
+    x_star = particle.conjugate(x)
+    own = g.metrics.fenchel_young_gap(particle, x, particle.velocity(x))
+    assert float(own.abs().max()) < 1e-12
+    other = 2.0 * x_star  # the velocity of gamma = 2: the gap is |v - gamma x*|^2 / (2 gamma)
+    gap = g.metrics.fenchel_young_gap(particle, x, other)
+    assert torch.allclose(gap, ((other - x_star) ** 2).sum(-1) / 2, atol=1e-10)
+    # a GGD network at random weights: zero at its own velocity, non-negative at a perturbed one
+    torch.manual_seed(0)
+    net = g.GradientDynamicsModel(2, hidden=(8, 8)).double()
+    v = net(x).detach()
+    assert float(g.metrics.fenchel_young_gap(net, x, v).max()) < 1e-8
+    perturbed = g.metrics.fenchel_young_gap(net, x, v + 0.1 * torch.randn_like(v))
+    assert float(perturbed.min()) >= 0 and float(perturbed.mean()) > 1e-4

@@ -437,7 +437,7 @@ CONTROL = dict(n=64, steps=200, dt=0.05, fit=dict(adam_steps=200, lbfgs_steps=30
 
 
 def negative_control(seed: int = 0, progress: bool = False) -> dict[str, float]:
-    """Fit a GGD model and its parameter-matched MLP to the damped oscillator; return each one's
+    r"""Fit a GGD model and its parameter-matched MLP to the damped oscillator; return each one's
     test MSE against the exact field, relative to the mean square velocity (0: perfect, ~1: no fit),
     and the local test of the class, the largest imaginary part of the spectrum at the rest point
     (:func:`~ggd_tutorial.metrics.rest_point_spectrum`): of a local linear fit of the training data
