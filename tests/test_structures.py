@@ -218,3 +218,13 @@ def test_fenchel_young_gap_is_zero_on_the_model_and_positive_off_it():
     assert float(g.metrics.fenchel_young_gap(net, x, v).max()) < 1e-8
     perturbed = g.metrics.fenchel_young_gap(net, x, v + 0.1 * torch.randn_like(v))
     assert float(perturbed.min()) >= 0 and float(perturbed.mean()) > 1e-4
+
+
+def test_single_generator_form_represents_the_damped_oscillator():
+    """xdot = L dS/dx + dXi/dx* with S = -|x|^2 / 2, L antisymmetric and Xi = 0.1 p*^2 (structure chapter)."""
+    L = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=torch.float64)
+    x = g.uniform_box(100, 2, -1, 1, seed=4).double()
+    x_star = -x
+    velocity = x_star @ L.T + torch.stack([torch.zeros(len(x), dtype=x.dtype), 0.2 * x_star[:, 1]], 1)
+    assert torch.allclose(velocity, damped_oscillator(x), atol=1e-15)
+    assert torch.allclose(L, -L.T) and float((x_star * velocity).sum(-1).min()) >= 0  # dS/dt = x* . dXi/dx*
