@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "tests"))
-from assignments import ASSIGNMENTS, Wrong, encode, parameters, setup_source  # noqa: E402
+from assignments import ASSIGNMENTS, MANUAL, Wrong, encode, parameters, setup_source  # noqa: E402
 from coursework_wrong_answers import BOOK_ANSWERS, CORRECT, TAMPERING, WRONG  # noqa: E402
 
 QUESTIONS = {q.name: (chapter, q) for chapter, qs in ASSIGNMENTS.items() for q in qs}
@@ -202,11 +202,15 @@ def test_generate_release_and_grade_a_class(tmp_path):
             solution = q.solution.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
             body = [line.strip() for line in solution.splitlines() if len(line.strip()) > 25]
             assert not any(line in text for line in body), (chapter, q.name)  # no reference answer in the release
+        for m in MANUAL.get(chapter, []):  # nor a model answer of a question graded by hand
+            assert m.model[:40] not in text and m.model[:40] in (course / "rubrics" / f"{chapter}.md").read_text()
         released[chapter] = json.loads(text)
 
     # The grade command on one chapter: the submissions an instructor meets besides right and wrong ones.
     chapter = "kinetics"
-    base = _with_answers(released[chapter], {q.name: answer(q) for q in ASSIGNMENTS[chapter]})
+    base = _with_answers(
+        released[chapter], {**{q.name: answer(q) for q in ASSIGNMENTS[chapter]}, "wegscheider": "My derivation."}
+    )
     subs = tmp_path / "kinetics-submissions"
     _write(subs / "alice.ipynb", base)
     duplicated = copy.deepcopy(base)
@@ -250,7 +254,11 @@ def test_generate_release_and_grade_a_class(tmp_path):
         assert "stopped the process" in rows["erin"]["messages"] and "exit code 3" in rows["erin"]["messages"]
         assert "ZeroDivisionError" in rows["frank"]["messages"]
         assert "not a readable notebook" in rows["grace"]["messages"]
-        assert {r["max"] for r in rows.values()} == {"5"}
+        assert {r["max"] for r in rows.values()} == {"5"} and {r["by_hand_max"] for r in rows.values()} == {"3"}
+        assert {r["wegscheider"] for r in rows.values()} == {""}  # for the instructor, with the sheets:
+        for student in ("alice", "carol"):  # found by its metadata, and by its position when that is gone
+            sheet = (tmp_path / "grades-by-hand" / f"{student}.md").read_text()
+            assert "My derivation." in sheet and "Rubric" in sheet
 
     # Every chapter: correct, other correct, blank, wrong and tampering submissions, graded as one class.
     import make_coursework

@@ -979,6 +979,82 @@ OWN_SYSTEM = [
     ),
 ]
 
+
+@dataclass(frozen=True)
+class Manual:
+    """A derivation or open-ended question graded by hand: a Markdown answer cell worth ``points``,
+    with a ``rubric`` ((points, criterion) pairs) and a ``model`` answer for the instructor only."""
+
+    name: str
+    prompt: str
+    model: str
+    rubric: tuple[tuple[float, str], ...]
+
+    @property
+    def points(self) -> float:
+        return sum(p for p, _ in self.rubric)
+
+    def render(self, params: dict) -> str:
+        text = self.prompt
+        for name, value in params.items():
+            text = text.replace(f"<<{name}>>", f"{value:g}")
+        return text
+
+
+MANUAL: dict[str, list[Manual]] = {
+    "gradient_dynamics": [
+        Manual(
+            "dual-derivation",
+            "Derive the dual of Question 1 by hand: find the maximizing $y(v)$, show that $\\Xi^*$ is convex "
+            "and non-negative, and state the Fenchel--Young equality it satisfies at $v=\\Xi'(y)$ "
+            "(your $a = <<a>>$). A few lines of Markdown with LaTeX.",
+            "$y(v)=\\operatorname{asinh}(av)/a$ from $v=\\sinh(ay)/a$; "
+            "$\\Xi^*(v)=v\\operatorname{asinh}(av)/a-(\\sqrt{1+a^2v^2}-1)/a^2$; "
+            "$\\Xi^{*\\prime\\prime}(v)=1/\\sqrt{1+a^2v^2}>0$; $\\Xi^*\\ge\\Xi^*(0)=0$ at its minimum $v=0$; "
+            "$\\Xi(y)+\\Xi^*(v)=vy$ at $v=\\Xi'(y)$.",
+            (
+                (1, "the maximizer y(v) from the stationarity condition v = Xi'(y), with the scale a"),
+                (1, "convexity (second derivative, or a supremum of affine functions) and Xi* >= 0, zero at v = 0"),
+                (1, "the Fenchel-Young equality stated, and where it holds"),
+            ),
+        ),
+    ],
+    "kinetics": [
+        Manual(
+            "wegscheider",
+            "Show by hand that the rate constants of Question 1 satisfy Wegscheider's condition for "
+            "every $W_0$ and $Q$ on the cycle $A\\to B\\to C\\to A$ (the product of $k_f/k_b$ around it is 1). "
+            "Then explain in two or three sentences why a driven cycle, whose product differs from 1, "
+            "cannot be a generalized gradient dynamics with this entropy.",
+            "$\\ln(k_f/k_b)=-\\sum_m(Q_m+1)\\nu_{mn}$; around the cycle the columns of $\\nu$ add up to 0, "
+            "so the logarithms cancel. A GGD relaxes to the maximum of its entropy, where every reaction is "
+            "balanced; a driven cycle keeps a steady current, and so produces entropy at rest.",
+            (
+                (1, "ln(k_f/k_b) written as a linear function of the stoichiometry"),
+                (1, "the sum around the cycle vanishes because the cycle's columns add up to zero"),
+                (1, "the driven cycle: no state with every reaction balanced, a steady current, so no GGD"),
+            ),
+        ),
+    ],
+    "structure": [
+        Manual(
+            "noise-stride",
+            "Open-ended: with your stride $s = <<stride>>$, how do the noise part of the velocity error "
+            "(Question 1) and the truncation error of the stencil scale with $s$? For noise "
+            "$\\sigma=10^{-3}$, $\\Delta t = 0.1$ and a third derivative of size 1, which stride "
+            "minimizes the total, and is yours a good choice? Justify it in a few sentences.",
+            "The noise MSE falls as $s^{-2}$; the truncation error of the central difference is "
+            "$(s\\Delta t)^2|x'''|/6$, its square grows as $s^4$; balancing them gives $s^6\\propto\\sigma^2/\\Delta t^6$.",
+            (
+                (1, "the noise term falls as 1/s^2"),
+                (1, "the truncation error grows as (s dt)^2, its square as s^4"),
+                (1, "a balanced choice of s with the numbers, and a judgement of the student's own s"),
+            ),
+        ),
+    ],
+}
+
+
 ASSIGNMENTS: dict[str, list[Question]] = {
     "gradient_dynamics": GRADIENT_DYNAMICS,
     "icnn": ICNN,

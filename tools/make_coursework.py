@@ -21,7 +21,9 @@ holding the notebook (any name; nbgrader's ``submitted/`` layout works), and wri
 row per student: the points of every question, the total, the maximum, a status (``ok``, or
 ``check`` when the notebook needs a look: a duplicated answer cell, stripped cell metadata, a
 renamed file, a cell that crashed or ran too long, a file that is not a notebook) and messages that
-say what is wrong. The points never come from the student's kernel, where an answer cell can patch
+say what is wrong. Questions graded by hand (derivations, open-ended ones) get an empty column to fill in and a
+sheet per student next to the CSV (``<csv>-by-hand/<student>.md``: the answer, a model answer and
+the rubric); the rubrics are also in ``coursework/nbgrader/rubrics/``. The points never come from the student's kernel, where an answer cell can patch
 anything. For every question, a separate process runs the setup and the student's code cells (not
 the read-only cells, whatever the student did to them) with the package's own implementation of
 what the question asks switched off, calls the student's functions on the grader's inputs and
@@ -59,7 +61,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import torch
-from assignments import ASSIGNMENTS, Question, Wrong, parameters, setup_source
+from assignments import ASSIGNMENTS, MANUAL, Manual, Question, Wrong, parameters, setup_source
 from sync_notebooks import finish, setup_cell  # the same Colab setup cell, kernel and cell ids as the book
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,9 +119,11 @@ def assignment_notebook(chapter: str, questions: list[Question], params: dict | 
     """The nbgrader source notebook of one chapter: reference answers and the public checks, with
     the book's parameters unless ``params`` are given."""
     params = parameters(chapter) if params is None else params
-    total = sum(q.points for q in questions)
+    manual = MANUAL.get(chapter, [])
+    total = sum(q.points for q in questions) + sum(m.points for m in manual)
     intro = (
-        f"# Assignment: {chapter.replace('_', ' ')}\n\n{len(questions)} questions, {_points(total)} points. "
+        f"# Assignment: {chapter.replace('_', ' ')}\n\n{len(questions) + len(manual)} questions, "
+        f"{_points(total)} points. "
         "Replace each `raise NotImplementedError()` by your answer and run every cell; the check under "
         "each answer tells you what is wrong. Grading runs more tests, in a fresh process, with the "
         "package's own version of what a question asks switched off: write your own code. Keep the "
@@ -132,6 +136,10 @@ def assignment_notebook(chapter: str, questions: list[Question], params: dict | 
             _cell("answer", q.solution, f"{q.name}-answer"),
             _cell("setup", q.public, f"{q.name}-tests"),
         ]
+    for i, m in enumerate(manual, len(questions) + 1):
+        answer = _cell("prompt", m.model, f"{m.name}-answer")  # a Markdown answer: the model one, stripped on release
+        answer.metadata["nbgrader"].update(grade=True, solution=True, locked=False, points=m.points)
+        cells += [_cell("prompt", _prompt(i, m, params), f"{m.name}-prompt"), answer]
     nb = nbformat.v4.new_notebook(cells=cells)
     colab = setup_cell()
     colab.metadata["nbgrader"] = {
@@ -149,8 +157,43 @@ def assignment_notebook(chapter: str, questions: list[Question], params: dict | 
     return nb
 
 
-def _prompt(number: int, question: Question, params: dict) -> str:
-    return f"## Question {number} ({_points(question.points)} points)\n\n{question.render(params)}"
+def _prompt(number: int, question: Question | Manual, params: dict) -> str:
+    by_hand = ", graded by hand" if isinstance(question, Manual) else ""
+    return f"## Question {number} ({_points(question.points)} points{by_hand})\n\n{question.render(params)}"
+
+
+def rubric(chapter: str, params: dict | None = None, answers: dict[str, str] | None = None) -> str:
+    """The instructor's sheet of the questions graded by hand: prompts, model answers, rubrics and,
+    given ``answers``, one student's answers."""
+    params = parameters(chapter) if params is None else params
+    first = len(ASSIGNMENTS[chapter]) + 1
+    parts = [f"# {chapter}: questions graded by hand\n"]
+    for i, m in enumerate(MANUAL.get(chapter, []), first):
+        parts.append(_prompt(i, m, params))
+        if answers is not None:
+            parts.append("**The student's answer:**\n\n" + (answers.get(m.name) or "(no answer found)"))
+        parts.append("**Model answer:** " + m.model)
+        parts.append("**Rubric:**\n\n" + "\n".join(f"- [ ] {p:g} point(s): {what}" for p, what in m.rubric))
+    return "\n\n".join(parts) + "\n"
+
+
+def manual_answers(chapter: str, path: Path) -> dict[str, str]:
+    """The Markdown answers of the questions graded by hand, by nbgrader id or else by position
+    (the Markdown cell after the question's heading)."""
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # noqa: BLE001 - reported by student_cells
+        return {}
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "markdown"]
+    found = {}
+    for i, m in enumerate(MANUAL.get(chapter, []), len(ASSIGNMENTS[chapter]) + 1):
+        for k, cell in enumerate(cells):
+            grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
+            if grade_id == f"{m.name}-answer":
+                found[m.name] = cell.source
+            elif m.name not in found and cell.source.startswith(f"## Question {i} (") and k + 1 < len(cells):
+                found[m.name] = cells[k + 1].source
+    return found
 
 
 def write_course(course: Path) -> None:
@@ -165,6 +208,9 @@ def write_course(course: Path) -> None:
         target = course / "source" / chapter / f"{chapter}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(assignment_notebook(chapter, questions), target)
+        if MANUAL.get(chapter):  # outside source/, so no release carries it
+            (course / "rubrics").mkdir(exist_ok=True)
+            (course / "rubrics" / f"{chapter}.md").write_text(rubric(chapter))
 
 
 def _environment() -> dict[str, str]:
@@ -219,7 +265,8 @@ def personal_notebook(chapter: str, released, student: str, params: dict):
     from nbgrader.utils import compute_checksum
 
     nb = copy.deepcopy(released)
-    prompts = {f"{q.name}-prompt": _prompt(i, q, params) for i, q in enumerate(ASSIGNMENTS[chapter], 1)}
+    every = [*ASSIGNMENTS[chapter], *MANUAL.get(chapter, [])]
+    prompts = {f"{q.name}-prompt": _prompt(i, q, params) for i, q in enumerate(every, 1)}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         source = setup_source(params) if meta.get("grade_id") == "setup" else prompts.get(meta.get("grade_id"))
@@ -423,6 +470,10 @@ def grade_class(
                     messages.append(note)
         row["total"] = sum(row[q.name] for q in questions)
         row["max"] = sum(q.points for q in questions)
+        for m in MANUAL.get(chapter, []):
+            row[m.name] = ""  # graded by hand, with the sheet that grade() writes
+        if MANUAL.get(chapter):
+            row["by_hand_max"] = sum(m.points for m in MANUAL[chapter])
         row["status"] = STATUS_NOT_GRADED if cells is None else STATUS_CHECK if notes or crashed else STATUS_OK
         row["messages"] = " | ".join(messages)
         row["parameters"] = json.dumps(chosen.get((chapter, student), {}))
@@ -441,6 +492,14 @@ def grade(
         raise SystemExit(f"no submissions in {submissions}")
     rows = grade_class({chapter: found}, timeout, per_student)[chapter]
     out.parent.mkdir(parents=True, exist_ok=True)
+    if MANUAL.get(chapter):
+        sheets = out.parent / f"{out.stem}-by-hand"
+        sheets.mkdir(exist_ok=True)
+        for row in rows:
+            path = found[row["student"]][0]
+            answers = manual_answers(chapter, path) if path else {}
+            params = json.loads(row["parameters"])
+            (sheets / f"{row['student']}.md").write_text(rubric(chapter, params, answers))
     with out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
