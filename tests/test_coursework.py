@@ -233,7 +233,9 @@ def test_generate_release_and_grade_a_class(tmp_path):
     (subs / "grace.ipynb").write_text("{ this is not a notebook")
     grades = tmp_path / "grades.csv"
     for _ in range(2):  # grading again needs no cleanup and gives the same rows
-        subprocess.run([*tool, "grade", chapter, str(subs), "--csv", str(grades)], check=True)
+        subprocess.run(
+            [*tool, "grade", chapter, str(subs), "--csv", str(grades), "--nbgrader-course", str(course)], check=True
+        )
         rows = {r["student"]: r for r in csv.DictReader(grades.open())}
         points = {s: (float(r["rate-constants"]), float(r["analytic-production"])) for s, r in rows.items()}
         assert points == {
@@ -259,6 +261,20 @@ def test_generate_release_and_grade_a_class(tmp_path):
         for student in ("alice", "carol"):  # found by its metadata, and by its position when that is gone
             sheet = (tmp_path / "grades-by-hand" / f"{student}.md").read_text()
             assert "My derivation." in sheet and "Rubric" in sheet
+
+    # The repaired copies for nbgrader's own tools: one copy of each id, stripped metadata put back; its
+    # autograde, which stops the class on a duplicated cell, accepts the duplicated notebook.
+    for student in ("bob", "carol"):
+        repaired = json.loads((course / "submitted" / student / chapter / f"{chapter}.ipynb").read_text())
+        ids = [c["metadata"]["nbgrader"]["grade_id"] for c in repaired["cells"] if "nbgrader" in c["metadata"]]
+        assert len(ids) == len(set(ids)) and {"rate-constants-answer", "wegscheider-answer", "setup"} <= set(ids)
+    assert not (course / "submitted" / "grace").exists()
+    nbgrader = [sys.executable, "-m", "nbgrader", "autograde", chapter, "--student", "bob", "--create", "--force"]
+    subprocess.run(nbgrader, cwd=course, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_grade("wegscheider-answer", chapter, chapter, "bob").max_score == 3
 
     # Every chapter: correct, other correct, blank, wrong and tampering submissions, graded as one class.
     import make_coursework

@@ -3,6 +3,7 @@
     python tools/make_coursework.py [--out coursework]
     python tools/make_coursework.py release [ASSIGNMENT ...] [--course coursework/nbgrader] [--students ID ...]
     python tools/make_coursework.py grade ASSIGNMENT SUBMISSIONS [--csv grades.csv] [--timeout 60] [--per-student]
+                                          [--nbgrader-course coursework/nbgrader]
 
 The first form writes ``coursework/instructor/*.ipynb`` (exercises with their solutions),
 ``coursework/student/*.ipynb`` (every ``{solution}`` block removed and an answer stub cell after
@@ -29,7 +30,10 @@ the read-only cells, whatever the student did to them) with the package's own im
 what the question asks switched off, calls the student's functions on the grader's inputs and
 sends back only the numbers; the references and the comparisons run here (see
 ``tools/assignments.py``). One student's crash, endless loop or tampering reaches no other question
-and no other student; re-grading needs no cleanup (nothing is stored between runs).
+and no other student; re-grading needs no cleanup (nothing is stored between runs). With
+``--nbgrader-course``, the submissions also go, repaired (a duplicated answer cell keeps one copy
+of its metadata, stripped metadata is put back), into that course's ``submitted/`` for nbgrader's
+own ``autograde`` and formgrader, which would otherwise stop on a duplicated cell.
 
 What this does not stop: code that attacks the grading machine itself (its files, other processes)
 runs with the instructor's rights, as under any autograder; grade untrusted submissions in a
@@ -177,23 +181,28 @@ def rubric(chapter: str, params: dict | None = None, answers: dict[str, str] | N
     return "\n\n".join(parts) + "\n"
 
 
+def manual_answers_cells(chapter: str, nb) -> dict[str, nbformat.NotebookNode]:
+    """The Markdown answer cells of the questions graded by hand, by nbgrader id or else by position
+    (the Markdown cell after the question's heading); the last one where there are several."""
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "markdown"]
+    found = {}
+    for i, m in enumerate(MANUAL.get(chapter, []), len(ASSIGNMENTS[chapter]) + 1):
+        by_id = [
+            c for c in cells if ((c.get("metadata") or {}).get("nbgrader") or {}).get("grade_id") == f"{m.name}-answer"
+        ]
+        after = [cells[k + 1] for k, c in enumerate(cells[:-1]) if c.source.startswith(f"## Question {i} (")]
+        if by_id or after:
+            found[m.name] = (by_id or after)[-1]
+    return found
+
+
 def manual_answers(chapter: str, path: Path) -> dict[str, str]:
-    """The Markdown answers of the questions graded by hand, by nbgrader id or else by position
-    (the Markdown cell after the question's heading)."""
+    """The Markdown answers of the questions graded by hand (see :func:`manual_answers_cells`)."""
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception:  # noqa: BLE001 - reported by student_cells
         return {}
-    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "markdown"]
-    found = {}
-    for i, m in enumerate(MANUAL.get(chapter, []), len(ASSIGNMENTS[chapter]) + 1):
-        for k, cell in enumerate(cells):
-            grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
-            if grade_id == f"{m.name}-answer":
-                found[m.name] = cell.source
-            elif m.name not in found and cell.source.startswith(f"## Question {i} (") and k + 1 < len(cells):
-                found[m.name] = cells[k + 1].source
-    return found
+    return {name: cell.source for name, cell in manual_answers_cells(chapter, nb).items()}
 
 
 def write_course(course: Path) -> None:
@@ -355,6 +364,56 @@ def student_cells(chapter: str, path: Path) -> tuple[list[tuple[int, str]], list
     return cells, notes, released_for if isinstance(released_for, str) else None
 
 
+def repaired_notebook(chapter: str, path: Path, params: dict | None = None) -> nbformat.NotebookNode:
+    """A submission that nbgrader's own ``autograde`` (and its formgrader, for the questions graded by
+    hand) accepts: of an answer cell that appears several times only the last copy keeps its nbgrader
+    metadata (nbgrader stops the whole class on a duplicated id, with a message about an "old metadata
+    format"), a copy of any other cell loses it, and cells whose metadata was stripped get it back:
+    read-only cells by their source, answers by the names they define, answers graded by hand by
+    their position after the question's heading."""
+    nb = nbformat.read(str(path), as_version=4)
+    reference = assignment_notebook(chapter, ASSIGNMENTS[chapter], params)
+    by_id = {c.metadata["nbgrader"]["grade_id"]: c for c in reference.cells}
+    by_source = {_normalized(c.source): c for c in reference.cells if c.metadata["nbgrader"]["locked"]}
+
+    def grade_id(cell) -> str | None:
+        meta = (cell.get("metadata") or {}).get("nbgrader")
+        return meta.get("grade_id") if isinstance(meta, dict) else None
+
+    for cell in nb.cells:  # stripped metadata: read-only cells by their source
+        if grade_id(cell) is None and _normalized(cell.source) in by_source:
+            cell.metadata["nbgrader"] = copy.deepcopy(by_source[_normalized(cell.source)].metadata["nbgrader"])
+    present = {grade_id(c) for c in nb.cells}
+    for q in ASSIGNMENTS[chapter]:
+        if f"{q.name}-answer" in present:
+            continue
+        defining = [
+            c
+            for c in nb.cells
+            if c.cell_type == "code" and grade_id(c) is None and set(q.defines) & _defined_names(c.source)
+        ]
+        if defining:
+            defining[-1].metadata["nbgrader"] = copy.deepcopy(by_id[f"{q.name}-answer"].metadata["nbgrader"])
+    for m, answer in manual_answers_cells(chapter, nb).items():
+        if f"{m}-answer" not in present and grade_id(answer) is None:
+            answer.metadata["nbgrader"] = copy.deepcopy(by_id[f"{m}-answer"].metadata["nbgrader"])
+    last = {}
+    for index, cell in enumerate(nb.cells):
+        if grade_id(cell):
+            last.setdefault(grade_id(cell), []).append(index)
+    for gid, indices in last.items():
+        keep = indices[-1] if gid.endswith("-answer") else indices[0]
+        for index in indices:
+            if index != keep:
+                del nb.cells[index].metadata["nbgrader"]
+    ids = set()
+    for cell in nb.cells:  # unique cell ids too (a pasted cell may repeat one)
+        while cell.get("id") in ids:
+            cell["id"] = f"{cell['id']}-copy"
+        ids.add(cell.get("id"))
+    return nb
+
+
 def find_submissions(folder: Path, chapter: str) -> dict[str, tuple[Path | None, list[str]]]:
     """Student id -> (notebook, notes): ``<student>.ipynb`` files and ``<student>/`` folders."""
     found: dict[str, tuple[Path | None, list[str]]] = {}
@@ -482,9 +541,17 @@ def grade_class(
 
 
 def grade(
-    chapter: str, submissions: Path, out: Path, timeout: float = 60.0, per_student: bool = False
+    chapter: str,
+    submissions: Path,
+    out: Path,
+    timeout: float = 60.0,
+    per_student: bool = False,
+    nbgrader_course: Path | None = None,
 ) -> list[dict[str, object]]:
-    """Grade every submission of ``chapter`` in ``submissions``; write and return one row per student."""
+    """Grade every submission of ``chapter`` in ``submissions``; write and return one row per student.
+    With ``nbgrader_course``, each readable submission is also put, repaired (see
+    :func:`repaired_notebook`), in its ``submitted/<student>/<chapter>/``, for nbgrader's own
+    ``autograde`` and formgrader (the questions graded by hand)."""
     if chapter not in ASSIGNMENTS:
         raise SystemExit(f"no assignment {chapter!r}; there are: {', '.join(ASSIGNMENTS)}")
     found = find_submissions(submissions, chapter)
@@ -500,6 +567,13 @@ def grade(
             answers = manual_answers(chapter, path) if path else {}
             params = json.loads(row["parameters"])
             (sheets / f"{row['student']}.md").write_text(rubric(chapter, params, answers))
+    for row in rows if nbgrader_course else ():
+        path = found[row["student"]][0]
+        if row["status"] == STATUS_NOT_GRADED or path is None:
+            continue
+        target = nbgrader_course / "submitted" / row["student"] / chapter / f"{chapter}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(repaired_notebook(chapter, path, json.loads(row["parameters"])), str(target))
     with out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -803,8 +877,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(
             "--per-student", action="store_true", help="each student's own parameters (release --students)"
         )
+        parser.add_argument(
+            "--nbgrader-course", type=Path, help="also put the repaired submissions in this course's submitted/"
+        )
         args = parser.parse_args(argv[1:])
-        grade(args.chapter, args.submissions, args.csv, args.timeout, args.per_student)
+        grade(args.chapter, args.submissions, args.csv, args.timeout, args.per_student, args.nbgrader_course)
         return 0
     if argv[:1] == ["_sandbox"]:
         return sandbox_main(float(argv[1]))
