@@ -19,8 +19,9 @@ counts only if it rests on the current record. A stamped run counts when its dig
 record's current :func:`~ggd_tutorial.book.registry.digest`. A legacy run (``"stamp": null``,
 written before stamps existed) counts only while the record's digest equals the digest recorded
 on the rows of the same experiment that ``benchmarks/bitwise.py`` reran bitwise-identically
-(``"stamp": {"experiment": ..., "verified": ...}``); an experiment with no verified row has no
-legacy run that counts. So any change to a record (data, model, budget, seeds, measures or
+(``"stamp": {"experiment": ..., "verified": ..., "differs": [...]}``), and, for one quantity, only
+through verified rows that reproduced that quantity (it is not in their ``"differs"``); an
+experiment with no verified row has no legacy run that counts. So any change to a record (data, model, budget, seeds, measures or
 levels) makes every run of it stale at once, legacy ones included, until the study is rerun. Seeds change the initial weights and the training subsample, never the data; the
 thread count changes the floating-point path; float32 is what a GPU user asks for speed.
 """
@@ -151,21 +152,23 @@ def load() -> list[dict]:
     return _ledger.load(RAW, KEY)
 
 
-def verified_digests(records: list[dict]) -> dict[tuple[str, str], set[str]]:
-    """(kind, name) -> the digests recorded on its rows verified bitwise by ``benchmarks/bitwise.py``."""
+def verified_digests(records: list[dict], quantity: str | None = None) -> dict[tuple[str, str], set[str]]:
+    """(kind, name) -> the digests recorded on its rows verified bitwise by ``benchmarks/bitwise.py``
+    (with ``quantity``: only rows on which that value was reproduced, not listed in ``"differs"``)."""
     out: dict[tuple[str, str], set[str]] = {}
     for r in records:
         stamp = r.get("stamp")
-        if stamp and stamp.get("verified"):
+        if stamp and stamp.get("verified") and quantity not in stamp.get("differs", ()):
             out.setdefault((r["kind"], r["name"]), set()).add(stamp["experiment"])
     return out
 
 
-def stale_runs(records: list[dict]) -> list[str]:
+def stale_runs(records: list[dict], quantity: str | None = None) -> list[str]:
     """The runs that do not rest on the current records (see the module docstring), as
-    ``"kind name seed threads dtype: why"``."""
+    ``"kind name seed threads dtype: why"``; with ``quantity`` (a level or claim), legacy runs count
+    only through verified rows that reproduced that quantity too."""
     current: dict[tuple[str, str], str] = {}
-    verified = verified_digests(records)
+    verified = verified_digests(records, quantity)
     out = []
     for r in records:
         which = (r["kind"], r["name"])
