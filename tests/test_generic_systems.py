@@ -146,3 +146,22 @@ def test_invalid_states_and_parameters_are_refused():
         GasPiston().velocity(torch.tensor([[2.5, 0.0, 1.0, 1.0]]))
     with pytest.raises(ValueError, match="shape"):
         GasPiston().velocity(torch.ones(3, 3))
+
+
+def test_generic_chapter_levels_keep_their_margin_over_the_study():
+    """Every level asserted by the chapter "Reversible and irreversible: GENERIC" is at least twice the
+    worst run of benchmarks/generic.py (upper bounds) or at most half of it (lower bounds)."""
+    import json
+    from pathlib import Path
+
+    from ggd_tutorial.book import generic as gb
+
+    raw = Path(__file__).resolve().parents[1] / "benchmarks" / "generic.jsonl"
+    runs = [json.loads(line) for line in raw.read_text().splitlines() if line.strip()]
+    assert {(r["seed"], r["threads"]) for r in runs} >= {(s, t) for s in range(5) for t in (1, 2)}
+    for key, level in gb.LEVELS.items():
+        values = [float(r["values"][key]) for r in runs]
+        if level.sense == "<=":
+            assert level.bound >= 2 * max(values), (key, max(values), level.bound)
+        else:
+            assert level.bound <= min(values) / 2, (key, min(values), level.bound)

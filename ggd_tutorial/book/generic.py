@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import torch
 from torch import Tensor, nn
 
 from ..data import TrajectoryData, simulate
+from ..discrete_gradient import discrete_gradient_step
 from ..equilibria import spectrum
 from ..generic import GENERICModel
 from ..integrators import rollout
@@ -48,6 +50,8 @@ HIDDEN = (16, 16)
 FIT = dict(adam_steps=200, lbfgs_steps=300, adam_lr=1e-2, max_points=1500, tol=0.0, early_fraction=0.0, progress=False)
 #: The long rollouts: from the first `n` test initial states, `steps` steps of `dt` (5x the data's horizon).
 ROLLOUT = dict(n=6, dt=0.2, steps=201)
+#: Substeps per sample for a discrete-gradient rollout whose Newton and fixed-point solves fail at dt.
+DG_RETRY_SUBSTEPS = 4
 
 MODELS = (
     "GENERIC, L given",
@@ -89,8 +93,37 @@ def oscillator_data(seed: int | None = None) -> tuple[DampedOscillatorBath, Traj
 
 
 def build_model(kind: str, seed: int = 0) -> nn.Module:
-    """Model ``kind`` (one of :data:`MODELS`) in float64, its initial weights drawn from ``seed``."""
-    gen = torch.Generator().manual_seed(int(seed))
+    """Model ``kind`` (one of :data:`MODELS`) in float64, its initial weights drawn from ``seed``.
+
+    The same seed gives the same initial weights whatever the caller's default dtype: the GENERIC
+    models draw them in float32 from a ``torch.Generator`` and cast them to float64 (as the study
+    recorded them), GGD and the MLP draw them in float64 from ``torch.manual_seed(seed)``."""
+    if kind in MODELS[:5]:
+        with _default_dtype(torch.float32):
+            return _build_generic(kind, torch.Generator().manual_seed(int(seed)))
+    if kind == "GGD":
+        with _seeded(seed):
+            return GradientDynamicsModel(3, hidden=HIDDEN).to(torch.float64)
+    if kind == "MLP":
+        reference = build_model("GENERIC, L given", seed)
+        with _seeded(seed + 1):
+            return matched_mlp(reference, 3).to(torch.float64)
+    raise ValueError(f"unknown model kind {kind!r}; choose one of {MODELS}")
+
+
+class _default_dtype:
+    def __init__(self, dtype: torch.dtype) -> None:
+        self.dtype = dtype
+
+    def __enter__(self):
+        self._old = torch.get_default_dtype()
+        torch.set_default_dtype(self.dtype)
+
+    def __exit__(self, *exc):
+        torch.set_default_dtype(self._old)
+
+
+def _build_generic(kind: str, gen: torch.Generator) -> GENERICModel:
     common = dict(hidden=HIDDEN, dtype=torch.float64, generator=gen)
     if kind == "GENERIC, L given":
         return GENERICModel(3, poisson=canonical_poisson(), entropy=bath_entropy, **common)
@@ -100,16 +133,7 @@ def build_model(kind: str, seed: int = 0) -> nn.Module:
         return GENERICModel(3, poisson=canonical_poisson(), entropy=bath_entropy, dissipation="quadratic", **common)
     if kind == "GENERIC, S learned":
         return GENERICModel(3, poisson=canonical_poisson(), **common)
-    if kind == "single generator":
-        return GENERICModel(3, poisson="constant", single_generator=True, **common)
-    if kind == "GGD":
-        with _seeded(seed):
-            return GradientDynamicsModel(3, hidden=HIDDEN).to(torch.float64)
-    if kind == "MLP":
-        reference = build_model("GENERIC, L given", seed)
-        with _seeded(seed + 1):
-            return matched_mlp(reference, 3).to(torch.float64)
-    raise ValueError(f"unknown model kind {kind!r}; choose one of {MODELS}")
+    return GENERICModel(3, poisson="constant", single_generator=True, **common)  # "single generator"
 
 
 class _seeded:
@@ -175,14 +199,19 @@ class Rollouts:
     energy: Tensor | None = None  # learned energy along them, (batch, steps)
     entropy: Tensor | None = None  # learned entropy along them, (batch, steps)
     true_energy: Tensor = field(default=None)  # (batch, steps)
+    substeps: int = 1  # steps per sample (more where the implicit step did not converge at dt)
 
 
 def long_rollouts(model: nn.Module, system: DampedOscillatorBath, x0: Tensor, method: str) -> Rollouts:
     """Roll ``model`` out from ``x0`` (:data:`ROLLOUT`) with ``method`` ("rk4" or "discrete_gradient")
     and record its learned energy and entropy (where it has them) and the true energy along the way."""
-    states = rollout(model, x0, ROLLOUT["dt"], ROLLOUT["steps"], method=method)
-    out = Rollouts(method, states)
-    finite = bool(torch.isfinite(states).all())
+    try:
+        states = rollout(model, x0, ROLLOUT["dt"], ROLLOUT["steps"], method=method)
+        substeps = 1
+    except RuntimeError:  # the implicit step did not converge somewhere: step by step, see _robust_dg
+        states, substeps = _robust_dg(model, x0, ROLLOUT["dt"], ROLLOUT["steps"])
+    out = Rollouts(method, states, substeps=substeps)
+    finite = bool(torch.isfinite(states).all()) or method == "discrete_gradient"  # NaN: a failed solve
     if isinstance(model, GENERICModel) and model.has_energy and finite:
         out.energy = _values(model.energy, states)
     if hasattr(model, "entropy") and finite:
@@ -192,6 +221,36 @@ def long_rollouts(model: nn.Module, system: DampedOscillatorBath, x0: Tensor, me
     return out
 
 
+def _dg_sample(model: nn.Module, x: Tensor, dt: float, substeps: int) -> Tensor:
+    for _ in range(substeps):
+        x = discrete_gradient_step(model, x, dt / substeps)
+    return x
+
+
+def _robust_dg(model: nn.Module, x0: Tensor, dt: float, steps: int) -> tuple[Tensor, int]:
+    """A discrete-gradient rollout that survives a failed implicit solve: a sample whose step does not
+    converge is retried with :data:`DG_RETRY_SUBSTEPS` substeps, state by state; a state for which that
+    fails too is NaN from there on (its rollout left the region where the solve converges). Returns
+    the states and the largest number of substeps used."""
+    x = x0.detach().clone()
+    out, used = [x], 1
+    for _ in range(steps - 1):
+        alive = torch.isfinite(x).all(-1)
+        nxt = torch.full_like(x, float("nan"))
+        try:
+            nxt[alive] = _dg_sample(model, x[alive], dt, 1)
+        except RuntimeError:
+            used = DG_RETRY_SUBSTEPS
+            for i in torch.nonzero(alive).flatten().tolist():
+                try:
+                    nxt[i] = _dg_sample(model, x[i : i + 1], dt, DG_RETRY_SUBSTEPS)[0]
+                except RuntimeError:
+                    pass  # stays NaN
+        x = nxt
+        out.append(x)
+    return torch.stack(out, dim=1), used
+
+
 def _spread(values: Tensor) -> float:
     """Spread (max - min) of a learned potential over the rollout's initial states: the scale against
     which its drift and its steps are measured (a learned E or S has an arbitrary offset)."""
@@ -199,16 +258,20 @@ def _spread(values: Tensor) -> float:
 
 
 def _relative_drift(values: Tensor | None) -> float:
+    """Largest change of a learned energy along the rollouts (over the computed, finite steps)."""
     if values is None:
         return math.inf
-    return float((values - values[:, :1]).abs().max()) / _spread(values)
+    change = (values - values[:, :1]).abs()
+    return float(change[torch.isfinite(change)].max()) / _spread(values)
 
 
 def _largest_decrease(values: Tensor | None) -> float:
-    """Largest decrease of a learned entropy from one step to the next, relative to its spread."""
+    """Largest decrease of a learned entropy from one step to the next (over the computed, finite
+    steps), relative to its spread."""
     if values is None:
         return math.inf
-    return float(-values.diff(dim=1).min()) / _spread(values)
+    steps = values.diff(dim=1)
+    return float(-steps[torch.isfinite(steps)].min()) / _spread(values)
 
 
 def true_spectrum(system: DampedOscillatorBath) -> Tensor:
@@ -258,6 +321,9 @@ def measure(
         runs = {"rk4": rk4}
         if kind in WITH_ENTROPY:
             runs["discrete_gradient"] = long_rollouts(model, system, x0, "discrete_gradient")
+            dg = runs["discrete_gradient"]
+            values[f"{prefix}.dg_substeps"] = float(dg.substeps)
+            values[f"{prefix}.dg_failed"] = float((~torch.isfinite(dg.states[:, -1]).all(-1)).sum())
         extras["rollouts"][kind] = runs
         end = rk4.states[:, -1]
         finite = bool(torch.isfinite(end).all())
@@ -318,13 +384,15 @@ def _low(bound: float, what: str) -> Level:
 #: Every level the chapter asserts, at least twice the worst run of ``benchmarks/generic.py`` (upper
 #: bounds) or at most half of it (lower bounds); the runs are in ``benchmarks/generic.md``.
 LEVELS: dict[str, Level] = {
-    "truth.imaginary": _low(0.9, "largest imaginary part of the true rest-point spectrum (0.968)"),
-    "GENERIC, L given.relative_mse": _up(1e-3, "test MSE / mean square velocity, L and S given"),
-    "GENERIC, L learned.relative_mse": _up(1e-2, "test MSE / mean square velocity, S given, L learned"),
-    "GENERIC, quadratic Xi.relative_mse": _up(1e-3, "test MSE / mean square velocity, quadratic Xi"),
-    "GENERIC, S learned.relative_mse": _low(1e-2, "test MSE / mean square velocity, E, S and Xi learned"),
-    "GGD.relative_mse": _low(1e-2, "test MSE / mean square velocity, purely dissipative"),
-    "MLP.relative_mse": _up(1e-2, "test MSE / mean square velocity, parameter-matched MLP"),
+    "truth.imaginary": _low(0.4, "largest imaginary part of the true rest-point spectrum (0.968)"),
+    "GENERIC, L given.relative_mse": _up(3e-3, "test MSE / mean square velocity, L and S given"),
+    "GENERIC, L learned.relative_mse": _up(3e-3, "test MSE / mean square velocity, S given, L learned"),
+    "GENERIC, quadratic Xi.relative_mse": _up(5e-4, "test MSE / mean square velocity, quadratic Xi"),
+    "GENERIC, S learned.relative_mse": _low(0.02, "test MSE / mean square velocity, E, S and Xi learned"),
+    "GGD.relative_mse": _low(0.01, "test MSE / mean square velocity, purely dissipative"),
+    "MLP.relative_mse": _up(1.5e-3, "test MSE / mean square velocity, parameter-matched MLP"),
+    "GENERIC, L given.final_distance": _up(0.07, "RMS distance of the 5x-horizon end state from the true rest state"),
+    "GENERIC, L given.true_energy_drift": _up(0.07, "largest relative change of the true energy, RK4 rollouts"),
     **{
         f"{kind}.energy_drift_dg": _up(1e-12, "learned energy along discrete-gradient rollouts: drift / spread")
         for kind in WITH_ENERGY
@@ -337,9 +405,8 @@ LEVELS: dict[str, Level] = {
         f"{kind}.entropy_decrease_dg": _up(1e-9, "learned entropy, discrete gradient: largest decrease per step")
         for kind in WITH_ENTROPY
     },
-    "GGD.imaginary": _up(1e-6, "largest imaginary part of the GGD model's spectrum at its rest point"),
     "GENERIC, L given.spectrum_error": _up(0.1, "distance of the learned complex pair from the true one"),
-    "GENERIC, L learned.spectrum_error": _up(0.1, "distance of the learned complex pair from the true one"),
+    "GENERIC, L learned.spectrum_error": _up(0.15, "distance of the learned complex pair from the true one"),
 }
 
 
@@ -351,3 +418,7 @@ def check(key: str, value: float) -> None:
         f"({level.what}; see benchmarks/generic.md)"
     )
     print(f"checked: {key} = {value:.2e} {level.sense} {level.bound:.1e}")
+
+
+#: The chapter's levels under the name the other chapters use for theirs (``lv.check(key, value)``).
+levels = SimpleNamespace(LEVELS=LEVELS, check=check, MARGIN=2.0)
