@@ -97,7 +97,9 @@ def test_every_system_chapter_states_runtime_and_asserts_levels():
     for name in ["overdamped", "kinetics", "diffusion"]:
         text = (ROOT / "book" / f"{name}.md").read_text()
         assert "Runtime on a 2-core CPU" in text
-        assert re.search(r"lv\.check\(f?\"[\w{}.-]+\", mse", text), f"{name}: no asserted MSE level"
+        assert re.search(
+            r"lv\.check\(f?\"[\w{}.-]+\", mse|lv\.check_measure\([^,\n]+, f?\"[\w.-]+\.(test_mse|\{key\})\"", text
+        ), f"{name}: no asserted MSE level"
         assert not re.search(r"assert mse\w*(\[[^]]+\])?\s*<", text), f"{name}: a level not backed by the study"
         assert "entropy_production" in text and re.search(
             r"assert (min\(\w+\.values\(\)\)|production\.min\(\)) >= -1e-12", text
@@ -117,7 +119,7 @@ def test_checks_sit_in_collapsed_cells_apart_from_the_teaching_code(name):
     for cell in _code_cells(name):
         tags = set(cell.metadata.get("tags", []))
         lines = [line for line in cell.source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-        checks = [line for line in lines if re.search(r"\bassert\b|lv\.check\(", line)]
+        checks = [line for line in lines if re.search(r"\bassert\b|lv\.check(_measure)?\(", line)]
         if tags & {"hide-input", "remove-input"}:
             if "colab-setup" not in tags and "remove-input" not in tags:
                 assert checks, f"{name}: a collapsed cell without checks:\n{cell.source}"
