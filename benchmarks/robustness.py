@@ -8,6 +8,8 @@ of the chapter "Why structure matters" (``ggd_tutorial.book.studies.CLAIMS``) pe
     python benchmarks/robustness.py run               # the whole study (appends to robustness.jsonl)
     python benchmarks/robustness.py run --threads 1   # only part of it, e.g. in two processes
     python benchmarks/robustness.py report            # robustness.jsonl -> robustness.md
+    python benchmarks/robustness.py run --workers 2   # the runs as Dask tasks on a LocalCluster
+    python benchmarks/robustness.py run --scheduler tcp://HOST:8786   # ... on a running Dask cluster
 
 Runs already in ``robustness.jsonl`` are skipped, so an interrupted study resumes where it
 stopped. The experiments and their seeds are the records of ``ggd_tutorial.book.registry.EXPERIMENTS``.
@@ -65,10 +67,11 @@ LABEL = {
 }
 
 
-def run_one(kind: str, name: str, seed: int, dtype: torch.dtype) -> dict:
-    """Train one configuration and return the quantities and claims it measured."""
+def run_one(kind: str, name: str, seed: int, dtype: torch.dtype, **fit_overrides) -> dict:
+    """Train one configuration and return the quantities and claims it measured (``fit_overrides``,
+    for the experiments only: e.g. a tiny budget in a test)."""
     if kind == "thesis":
-        result = ex.run(name, progress=False, seed=seed, dtype=dtype)
+        result = ex.run(name, progress=False, seed=seed, dtype=dtype, **fit_overrides)
         fit = {"stop_reason": result.history.stop_reason, "restarts": result.history.restarts_after_nonfinite}
         return {"values": levels.measure(result), "claims": {}, "fit": fit}
     if kind == "own":  # the chapter "Learn your own system": CSV round trip, defaults
@@ -115,6 +118,77 @@ def plan(threads: list[int], float32: bool) -> list[tuple]:
     return out
 
 
+def task(kind: str, name: str, seed: int, threads: int, dtype: str, fit_overrides: dict | None = None) -> dict:
+    """One run of the study as an independent task (any process may run it): the record, not yet stamped."""
+    torch.set_num_threads(threads)
+    torch.set_default_dtype(torch.float64)
+    t0 = time.perf_counter()
+    out = run_one(kind, name, seed, getattr(torch, dtype), **(fit_overrides or {}))
+    return dict(
+        kind=kind,
+        name=name,
+        seed=seed,
+        threads=threads,
+        dtype=dtype,
+        wall_s=round(time.perf_counter() - t0, 1),
+        machine=platform.machine(),
+        torch=torch.__version__,
+        **out,
+    )
+
+
+def stamp_digest(kind: str, name: str, fit_overrides: dict | None = None) -> str:
+    """The digest a record is stamped with: its record's, or, with overrides, of the record and them."""
+    digest = registry.digest(kind, name)
+    return _ledger.digest_of({"experiment": digest, "overrides": fit_overrides}) if fit_overrides else digest
+
+
+def run_distributed(
+    todo: list[tuple],
+    workers: int = 2,
+    scheduler: str | None = None,
+    path: Path = RAW,
+    fit_overrides: dict | None = None,
+) -> int:
+    """Submit the runs ``todo`` as independent tasks to Dask distributed (a ``LocalCluster`` of
+    ``workers`` one-thread processes, or the scheduler at ``scheduler``), and append each record,
+    stamped, to the ledger ``path`` as it arrives; runs already there are skipped (resumable).
+    Returns the number of runs done."""
+    import cloudpickle
+    from distributed import Client, LocalCluster, as_completed
+
+    done = {key(r) for r in _ledger.load(path, KEY)}
+    todo = [p for p in todo if p not in done]
+    if not todo:
+        return 0
+    if (
+        __name__ != "__main__" and __name__ in sys.modules
+    ):  # imported: ship its functions (workers need only ggd_tutorial)
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    count = 0
+    try:
+        with Client(scheduler or cluster) as client:
+            futures = [client.submit(task, *p, fit_overrides, pure=False) for p in todo]
+            for future in as_completed(futures):
+                record = future.result()
+                if key(record) in {key(r) for r in _ledger.load(path, KEY)}:
+                    continue  # done meanwhile by another client
+                _ledger.append(path, record, stamp_digest(record["kind"], record["name"], fit_overrides))
+                count += 1
+                print(
+                    f"{record['kind']:9} {record['name']:24} seed {record['seed']} threads {record['threads']} "
+                    f"{record['dtype']}: {record['wall_s']:6.1f} s",
+                    flush=True,
+                )
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return count
+
+
 def run(args) -> None:
     done = {key(r) for r in load()}
     todo = [
@@ -126,6 +200,9 @@ def run(args) -> None:
         and (args.seeds is None or p[2] in args.seeds)
     ]
     print(f"{len(todo)} runs to do ({len(done)} already in {RAW.name})", flush=True)
+    if args.workers or args.scheduler:
+        run_distributed(todo, args.workers or 2, args.scheduler)
+        return
     for kind, name, seed, threads, dtype in todo:
         if (kind, name, seed, threads, dtype) in {key(r) for r in load()}:
             continue  # done meanwhile by another process of the study
@@ -303,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--names", nargs="+", help="only these experiments (e.g. diffusion)")
     p.add_argument("--seeds", type=int, nargs="+", help="only these seeds")
     p.add_argument("--no-float32", action="store_true")
+    p.add_argument("--workers", type=int, help="run as Dask tasks on a LocalCluster of this many processes")
+    p.add_argument("--scheduler", help="run as Dask tasks on the scheduler at this address (tcp://host:8786)")
     sub.add_parser("report", help="write robustness.md from robustness.jsonl")
     args = parser.parse_args(argv)
     torch.set_default_dtype(torch.float64)
