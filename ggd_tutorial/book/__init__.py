@@ -7,6 +7,8 @@ the installed package, but it makes no stability promise: names may change with 
 Modules: :mod:`~ggd_tutorial.book.experiments` (thesis data sets, settings, training runs),
 :mod:`~ggd_tutorial.book.levels` (every asserted bound and the quantities it bounds),
 :mod:`~ggd_tutorial.book.studies` (structure study, claims, field comparison, negative control),
+:mod:`~ggd_tutorial.book.registry` (one record per experiment: data, model, budget, measures and levels),
+:mod:`~ggd_tutorial.book.generic` (the GENERIC chapter's models, study and levels),
 :mod:`~ggd_tutorial.book.plotting` (the book's figures), :mod:`~ggd_tutorial.book.exercises` (graders).
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["experiments", "levels", "studies", "plotting", "exercises"]
+__all__ = ["registry", "experiments", "levels", "studies", "generic", "plotting", "exercises"]
 
 
 def __getattr__(name: str) -> Any:
