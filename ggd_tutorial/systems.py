@@ -131,8 +131,8 @@ class MassActionKinetics(GradientSystem):
     def __init__(
         self,
         stoichiometry: Sequence[Sequence[float]] | Tensor,
-        W0: float | Sequence[float] = 4.0,
-        Q: float | Sequence[float] = -1.0,
+        W0: float | Sequence[float] | Tensor = 4.0,
+        Q: float | Sequence[float] | Tensor = -1.0,
         species: Sequence[str] | None = None,
         reactants: Sequence[Sequence[float]] | Tensor | None = None,
         products: Sequence[Sequence[float]] | Tensor | None = None,

@@ -17,7 +17,7 @@ import math
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -234,7 +234,7 @@ def check_cosh_dual(fn: Callable[[Tensor], Tensor]) -> Feedback:
     return Feedback(False, f"wrong values, e.g. at v = 2 (yours: {float(got[60]):.4f})")
 
 
-def _call(fn: Callable, *args) -> tuple[Tensor | tuple | None, Feedback | None]:
+def _call(fn: Callable, *args) -> tuple[Any, Feedback | None]:
     """Call the student's function; an error becomes a :class:`Feedback`, never an exception."""
     try:
         return fn(*args), None
