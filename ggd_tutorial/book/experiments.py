@@ -206,9 +206,10 @@ def grid_transfer(
         for family, s in field_tests(other, n_test, steps, dt, seed).items():
             states, targets = s.states.reshape(-1, points), s.velocities.reshape(-1, points)
             predicted, exact = evaluate(model, states), evaluate(other, states)
-            out[(points, family)] = tuple(
+            mse, floor, exact_mse = (
                 float(((a - b) ** 2).mean()) for a, b in [(predicted, targets), (exact, targets), (predicted, exact)]
             )
+            out[(points, family)] = (mse, floor, exact_mse)
     return out
 
 
@@ -305,7 +306,7 @@ def run(name: str, progress: bool = True, device=None, seed: int | None = None, 
 #: Cycle affinities of the kinetics chapter: detailed balance, and a strongly driven cycle.
 CYCLE_AFFINITIES = (0.0, 9.0)
 #: Data, model and budget of :func:`cycle_experiment`.
-CYCLE = dict(
+CYCLE: dict[str, Any] = dict(
     n=64,
     steps=300,
     dt=0.01,

@@ -517,7 +517,7 @@ def _field(
     )
 
 
-_KINETICS_FIT = dict(adam_steps=300, adam_lr=1e-2, max_points=2000, early_fraction=0.5)
+_KINETICS_FIT: dict[str, Any] = dict(adam_steps=300, adam_lr=1e-2, max_points=2000, early_fraction=0.5)
 
 _RECORDS = [
     _overdamped(

@@ -433,7 +433,7 @@ def field_comparison(seed: int = 0, per_family: int = 8, progress: bool = False,
 
 
 #: Data and budget of the negative control (both models, same budget and subsample).
-CONTROL = dict(n=64, steps=200, dt=0.05, fit=dict(adam_steps=200, lbfgs_steps=300, adam_lr=1e-2, max_points=2000))
+CONTROL: dict[str, Any] = dict(n=64, steps=200, dt=0.05, fit=dict(adam_steps=200, lbfgs_steps=300, adam_lr=1e-2, max_points=2000))
 
 
 def negative_control(seed: int = 0, progress: bool = False) -> dict[str, float]:
@@ -454,7 +454,7 @@ def negative_control(seed: int = 0, progress: bool = False) -> dict[str, float]:
     data = TrajectoryData(traj, CONTROL["dt"], seed=1)
     torch.manual_seed(seed)
     with ex.float64_default():
-        models = {"GGD": GradientDynamicsModel(2, hidden=(16, 16))}
+        models: dict[str, nn.Module] = {"GGD": GradientDynamicsModel(2, hidden=(16, 16))}
         torch.manual_seed(seed + 1)
         models["MLP"] = matched_mlp(models["GGD"], 2)
     states = data.test.states.reshape(-1, 2)
