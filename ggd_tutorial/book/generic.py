@@ -40,6 +40,7 @@ from ..metrics import evaluate, linearization
 from ..networks import GradientDynamicsModel, count_parameters, matched_mlp
 from ..systems import DampedOscillatorBath
 from ..training import FitHistory, fit
+from .registry import MARGIN, Level, assert_level, low, up
 
 #: The system: friction gamma T sinh(p / T), heat capacity C of the bath (T = e / C).
 SYSTEM: dict[str, Any] = dict(gamma=0.5, heat_capacity=1.0)
@@ -366,64 +367,39 @@ def run(seed: int = 0, kinds=MODELS) -> tuple[dict[str, float], dict]:
     return values, extras
 
 
-@dataclass(frozen=True)
-class Level:
-    """An asserted bound: ``value <= bound`` (``"<="``) or ``value >= bound`` (``">="``)."""
-
-    sense: str
-    bound: float
-    what: str
-
-    def holds(self, value: float) -> bool:
-        return value <= self.bound if self.sense == "<=" else value >= self.bound
-
-
-def _up(bound: float, what: str) -> Level:
-    return Level("<=", bound, what)
-
-
-def _low(bound: float, what: str) -> Level:
-    return Level(">=", bound, what)
-
-
 #: Every level the chapter asserts, at least twice the worst run of ``benchmarks/generic.py`` (upper
 #: bounds) or at most half of it (lower bounds); the runs are in ``benchmarks/generic.md``.
 LEVELS: dict[str, Level] = {
-    "truth.imaginary": _low(0.4, "largest imaginary part of the true rest-point spectrum (0.968)"),
-    "GENERIC, L given.relative_mse": _up(3e-3, "test MSE / mean square velocity, L and S given"),
-    "GENERIC, L learned.relative_mse": _up(3e-3, "test MSE / mean square velocity, S given, L learned"),
-    "GENERIC, quadratic Xi.relative_mse": _up(5e-4, "test MSE / mean square velocity, quadratic Xi"),
-    "GENERIC, S learned.relative_mse": _low(0.02, "test MSE / mean square velocity, E, S and Xi learned"),
-    "GGD.relative_mse": _low(0.01, "test MSE / mean square velocity, purely dissipative"),
-    "MLP.relative_mse": _up(1.5e-3, "test MSE / mean square velocity, parameter-matched MLP"),
-    "GENERIC, L given.final_distance": _up(0.07, "RMS distance of the 5x-horizon end state from the true rest state"),
-    "GENERIC, L given.true_energy_drift": _up(0.07, "largest relative change of the true energy, RK4 rollouts"),
+    "truth.imaginary": low(0.4, "largest imaginary part of the true rest-point spectrum (0.968)"),
+    "GENERIC, L given.relative_mse": up(3e-3, "test MSE / mean square velocity, L and S given"),
+    "GENERIC, L learned.relative_mse": up(3e-3, "test MSE / mean square velocity, S given, L learned"),
+    "GENERIC, quadratic Xi.relative_mse": up(5e-4, "test MSE / mean square velocity, quadratic Xi"),
+    "GENERIC, S learned.relative_mse": low(0.02, "test MSE / mean square velocity, E, S and Xi learned"),
+    "GGD.relative_mse": low(0.01, "test MSE / mean square velocity, purely dissipative"),
+    "MLP.relative_mse": up(1.5e-3, "test MSE / mean square velocity, parameter-matched MLP"),
+    "GENERIC, L given.final_distance": up(0.07, "RMS distance of the 5x-horizon end state from the true rest state"),
+    "GENERIC, L given.true_energy_drift": up(0.07, "largest relative change of the true energy, RK4 rollouts"),
     **{
-        f"{kind}.energy_drift_dg": _up(1e-12, "learned energy along discrete-gradient rollouts: drift / spread")
+        f"{kind}.energy_drift_dg": up(1e-12, "learned energy along discrete-gradient rollouts: drift / spread")
         for kind in WITH_ENERGY
     },
     **{
-        f"{kind}.jacobi": _up(1e-12, "largest entry of the Jacobiator of the learned L (3-D: zero)")
+        f"{kind}.jacobi": up(1e-12, "largest entry of the Jacobiator of the learned L (3-D: zero)")
         for kind in WITH_ENERGY
     },
     **{
-        f"{kind}.entropy_decrease_dg": _up(1e-9, "learned entropy, discrete gradient: largest decrease per step")
+        f"{kind}.entropy_decrease_dg": up(1e-9, "learned entropy, discrete gradient: largest decrease per step")
         for kind in WITH_ENTROPY
     },
-    "GENERIC, L given.spectrum_error": _up(0.1, "distance of the learned complex pair from the true one"),
-    "GENERIC, L learned.spectrum_error": _up(0.15, "distance of the learned complex pair from the true one"),
+    "GENERIC, L given.spectrum_error": up(0.1, "distance of the learned complex pair from the true one"),
+    "GENERIC, L learned.spectrum_error": up(0.15, "distance of the learned complex pair from the true one"),
 }
 
 
 def check(key: str, value: float) -> None:
     """Assert that ``value`` meets the level ``LEVELS[key]``, with a message that says which."""
-    level = LEVELS[key]
-    assert level.holds(value), (
-        f"{key} = {value:.3e} misses its level {level.sense} {level.bound:.3e} "
-        f"({level.what}; see benchmarks/generic.md)"
-    )
-    print(f"checked: {key} = {value:.2e} {level.sense} {level.bound:.1e}")
+    assert_level(key, value, LEVELS[key], "benchmarks/generic.md")
 
 
 #: The chapter's levels under the name the other chapters use for theirs (``lv.check(key, value)``).
-levels = SimpleNamespace(LEVELS=LEVELS, check=check, MARGIN=2.0)
+levels = SimpleNamespace(LEVELS=LEVELS, check=check, MARGIN=MARGIN)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from ..metrics import predict_trajectories, velocity_mse
-from .registry import EXPERIMENTS, MARGIN, STUDY_LEVELS, Level, boltzmann_decrease, local_baseline
+from .registry import EXPERIMENTS, MARGIN, STUDY_LEVELS, Level, assert_level, boltzmann_decrease, local_baseline
 
 __all__ = [
     "LEVELS",
@@ -54,12 +54,7 @@ LEVELS: dict[str, Level] = _levels()
 
 def check(key: str, value: float) -> None:
     """Assert that ``value`` meets the level ``LEVELS[key]``, with a message that says which."""
-    level = LEVELS[key]
-    assert level.holds(value), (
-        f"{key} = {value:.3e} misses its level {level.sense} {level.bound:.3e} "
-        f"({level.what}; see benchmarks/robustness.md)"
-    )
-    print(f"checked: {key} = {value:.2e} {level.sense} {level.bound:.1e}")
+    assert_level(key, value, LEVELS[key])
 
 
 def measure(result) -> dict[str, float]:

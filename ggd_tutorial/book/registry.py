@@ -74,6 +74,15 @@ def low(bound: float, what: str) -> Level:
     return Level(">=", bound, what)
 
 
+def assert_level(key: str, value: float, level: Level, study: str = "benchmarks/robustness.md") -> None:
+    """Assert that ``value`` meets ``level`` (the level of ``key``), with a message that names the study
+    behind it, and print the check: the assert every chapter uses."""
+    assert level.holds(value), (
+        f"{key} = {value:.3e} misses its level {level.sense} {level.bound:.3e} ({level.what}; see {study})"
+    )
+    print(f"checked: {key} = {value:.2e} {level.sense} {level.bound:.1e}")
+
+
 # ---------------------------------------------------------------------------------------------
 # The parts of a record
 
