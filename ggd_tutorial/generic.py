@@ -82,6 +82,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from ._utils import check_batch, check_sizes
 from .networks import ConcaveEntropy, ConvexDissipation, QuadraticForm
 
 __all__ = ["GENERICModel", "LearnedAntisymmetric", "LearnedEnergy", "PSDQuadraticDissipation"]
@@ -92,19 +93,8 @@ POISSON_KINDS = ("constant", "state")
 DISSIPATION_KINDS = ("picnn", "quadratic")
 
 
-def _check_sizes(dim: int, hidden: Sequence[int]) -> list[int]:
-    if int(dim) < 1:
-        raise ValueError(f"dim must be a positive integer, got {dim}")
-    hidden = [int(h) for h in hidden]
-    if not hidden or min(hidden) < 1:
-        raise ValueError(f"hidden must be a non-empty list of positive widths, got {hidden}")
-    return hidden
-
-
-def _check_input(x: Tensor, dim: int, name: str = "x") -> None:
-    if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[-1] != dim:
-        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"{name} must have shape (batch, {dim}), got {shape}")
+_check_sizes = check_sizes  # the names used throughout this module
+_check_input = check_batch
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:

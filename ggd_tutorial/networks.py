@@ -29,6 +29,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from ._utils import check_batch, check_sizes
+
 EntropyFn = Callable[[Tensor], Tensor]
 DissipationFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -108,18 +110,8 @@ class _DiagonalQuadratic(nn.Module):
         return 0.5 * (self.scale**2 * y**2).sum(-1)
 
 
-def _check_sizes(dim: int, hidden: Sequence[int]) -> list[int]:
-    if int(dim) < 1:
-        raise ValueError(f"dim must be a positive integer, got {dim}")
-    hidden = [int(h) for h in hidden]
-    if not hidden or min(hidden) < 1:
-        raise ValueError(f"hidden must be a non-empty list of positive widths, got {hidden}")
-    return hidden
-
-
-def _check_input(x: Tensor, dim: int, name: str = "x") -> None:
-    if x.ndim != 2 or x.shape[-1] != dim:
-        raise ValueError(f"{name} must have shape (batch, {dim}), got {tuple(x.shape)}")
+_check_sizes = check_sizes  # the names used throughout this module
+_check_input = check_batch
 
 
 class ConcaveEntropy(nn.Module):
