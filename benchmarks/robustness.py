@@ -56,6 +56,7 @@ PLAN[("structure", "all")] = (0, 1, 2)
 PLAN[("noise", "overdamped-2d")] = (0, 1, 2)
 PLAN[("own", "heat-exchange")] = (0, 1, 2)
 PLAN[("control", "damped-oscillator")] = (0, 1, 2)
+PLAN[("bridge", "damped-oscillator")] = (0, 1, 2)
 PLAN[("cycle", "reaction-cycle")] = (0, 1, 2)
 LABEL = {
     "thesis": "{}",
@@ -63,6 +64,7 @@ LABEL = {
     "noise": "noise sweep ({})",
     "own": "{} (fit's defaults)",
     "control": "negative control ({})",
+    "bridge": "negative control, single-generator form ({})",
     "cycle": "{}, balanced and driven",
 }
 
@@ -97,6 +99,8 @@ def run_one(kind: str, name: str, seed: int, dtype: torch.dtype, **fit_overrides
         return {"values": levels.measure_cycle(*runs), "claims": {}}
     if kind == "control":
         return {"values": {}, "claims": cmp.claims_held(control=cmp.negative_control(seed=seed))}
+    if kind == "bridge":  # the structure chapter's bridge to GENERIC: the control's data, the W-term form
+        return {"values": levels.measure_bridge(cmp.single_generator_control(seed=seed)), "claims": {}}
     if kind == "structure":
         results = {s: cmp.compare_on(s, seed=seed) for s in cmp.STUDY}
         return {"values": levels.measure_structure(results), "claims": cmp.claims_held(results=results)}

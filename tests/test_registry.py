@@ -18,7 +18,8 @@ from ggd_tutorial.book import registry
 def test_every_level_is_carried_by_a_measure_of_a_record_or_a_study():
     measured = {m.key: m.level for e in registry.EXPERIMENTS.values() for m in e.measures}
     for key, level in lv.LEVELS.items():
-        assert measured.get(key) is level or registry.STUDY_LEVELS.get(key) is level, key
+        studies = {**registry.STUDY_LEVELS, **registry.BRIDGE_LEVELS}
+        assert measured.get(key) is level or studies.get(key) is level, key
     for e in registry.EXPERIMENTS.values():
         assert all(m.key.startswith(f"{e.name}.") for m in e.measures), e.name
         assert len({m.key for m in e.measures}) == len(e.measures), f"{e.name}: a key measured twice"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from ..metrics import predict_trajectories, velocity_mse
-from .registry import EXPERIMENTS, MARGIN, STUDY_LEVELS, Level, assert_level, boltzmann_decrease, local_baseline
+from .registry import BRIDGE_LEVELS, EXPERIMENTS, MARGIN, STUDY_LEVELS, Level, assert_level, boltzmann_decrease, local_baseline
 
 __all__ = [
     "LEVELS",
@@ -44,7 +44,7 @@ __all__ = [
 
 def _levels() -> dict[str, Level]:
     out = {k: v for e in EXPERIMENTS.values() for k, v in e.levels.items()}
-    return {**out, **STUDY_LEVELS}
+    return {**out, **STUDY_LEVELS, **BRIDGE_LEVELS}
 
 
 #: Every level a chapter asserts (key: "experiment.quantity"): those of the experiments' measures
@@ -132,4 +132,13 @@ def measure_heat_exchange(model, data) -> dict[str, float]:
         "heat-exchange.test_mse": test_mse,
         "heat-exchange.rollout_mse": float(((predicted - true) ** 2).mean()),
         "heat-exchange.energy_drift": drift,
+    }
+
+
+def measure_bridge(control: dict[str, float]) -> dict[str, float]:
+    """The asserted quantities of the structure chapter's bridge to GENERIC, from
+    :func:`~ggd_tutorial.book.studies.single_generator_control`: the chapter and the study call this."""
+    return {
+        "control.single_generator.relative_mse": control["single generator"],
+        "control.single_generator.imaginary": control["single generator imaginary"],
     }

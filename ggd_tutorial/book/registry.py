@@ -774,6 +774,20 @@ STUDY_LEVELS: dict[str, Level] = {
 }
 
 
+#: Levels of the negative control fitted by the single-generator form (the structure chapter's bridge to
+#: GENERIC), backed by the study's ``bridge`` runs; kept apart from :data:`STUDY_LEVELS`, whose entries
+#: are part of the other study kinds' digests. Set at least twice the worst run (upper) or at most half
+#: of it (lower).
+BRIDGE_LEVELS: dict[str, Level] = {
+    "control.single_generator.relative_mse": up(
+        4e-6, "single-generator form on the oscillator: test MSE / mean square velocity (worst run 1.6e-6)"
+    ),
+    "control.single_generator.imaginary": low(
+        0.4, "single-generator form: largest imaginary part at its rest point (true 0.995; worst run 0.995)"
+    ),
+}
+
+
 def fit_defaults() -> dict[str, Any]:
     from ..training import fit
 
@@ -801,6 +815,8 @@ def study_settings(kind: str, name: str) -> dict:
         return {"study": _plain(setting), "experiment": EXPERIMENTS[setting.experiment].digest()}
     if kind == "control":
         return {"control": _name(studies.negative_control), "settings": studies.CONTROL}
+    if kind == "bridge":  # the levels are not part of it: they are set from these runs
+        return {"bridge": _name(studies.single_generator_control), "settings": studies.CONTROL}
     if kind == "cycle":
         return {"cycle": _ex.CYCLE, "affinities": _ex.CYCLE_AFFINITIES, "levels": levels}
     if kind == "own":
