@@ -8,6 +8,7 @@ studies, levels, figures and graders) lives in :mod:`ggd_tutorial.book`, which t
 from __future__ import annotations
 
 import importlib
+import warnings
 from importlib import metadata as _metadata
 from typing import Any
 
@@ -122,6 +123,16 @@ _MOVED = {"experiments", "levels", "plotting", "exercises", "comparison"}
 def __getattr__(name: str) -> Any:
     """Load the book layer on first use (``ggd_tutorial.book``), and the old top-level names of its
     modules with a ``DeprecationWarning`` (PEP 562)."""
-    if name == "book" or name in _MOVED:
-        return importlib.import_module(f".{name}", __name__)
+    if name == "book":
+        return importlib.import_module(".book", __name__)
+    if name in _MOVED:  # warn here, at the caller's line; the alias module itself stays quiet
+        new = "studies" if name == "comparison" else name
+        warnings.warn(
+            f"ggd_tutorial.{name} moved to ggd_tutorial.book.{new}; the old name is removed in 0.3.0",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ import ggd_tutorial
 
 PACKAGE = Path(ggd_tutorial.__file__).parent
 #: Deprecated aliases of moved book modules: the only top-level files allowed to name the book.
-SHIMS = {"experiments.py", "levels.py", "plotting.py", "exercises.py", "comparison.py"}
+SHIMS = {"experiments.py", "levels.py", "plotting.py", "exercises.py", "comparison.py", "_moved.py"}
 
 
 def _imports(path: Path) -> list[tuple[str, list[str], int]]:
