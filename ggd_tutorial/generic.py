@@ -286,6 +286,8 @@ class GENERICModel(nn.Module):
     TypeError
         For an ``energy`` / ``entropy`` that is neither ``None`` nor callable.
 
+    Notes
+    -----
     Calling the model on ``x`` of shape (batch, dim) returns :math:`\dot x`; it differentiates internally and
     works under ``torch.no_grad()`` too (then without building a graph).
     """
