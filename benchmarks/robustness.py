@@ -210,21 +210,7 @@ def run(args) -> None:
     for kind, name, seed, threads, dtype in todo:
         if (kind, name, seed, threads, dtype) in {key(r) for r in load()}:
             continue  # done meanwhile by another process of the study
-        torch.set_num_threads(threads)
-        t0 = time.perf_counter()
-        out = run_one(kind, name, seed, getattr(torch, dtype))
-        record = dict(
-            kind=kind,
-            name=name,
-            seed=seed,
-            threads=threads,
-            dtype=dtype,
-            wall_s=round(time.perf_counter() - t0, 1),
-            machine=platform.machine(),
-            torch=torch.__version__,
-            **out,
-        )
-        record = _ledger.append(RAW, record, registry.digest(kind, name))
+        record = _ledger.append(RAW, task(kind, name, seed, threads, dtype), registry.digest(kind, name))
         print(f"{kind:9} {name:24} seed {seed} threads {threads} {dtype}: {record['wall_s']:6.1f} s", flush=True)
 
 
