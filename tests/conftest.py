@@ -35,3 +35,12 @@ def hessian_eigenvalues(f, x):
         h = torch.autograd.functional.hessian(lambda z: f(z[None]).sum(), row)
         out.append(torch.linalg.eigvalsh(h))
     return torch.stack(out)
+
+
+def randomize(module, scale=0.7, seed=0):
+    """Draw every weight anew (far from the initialization: the structure must hold for all weights)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(scale * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    return module

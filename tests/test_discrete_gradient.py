@@ -5,19 +5,12 @@ import math
 
 import pytest
 import torch
+from conftest import randomize
 
 from ggd_tutorial.discrete_gradient import discrete_gradient, discrete_gradient_step
 from ggd_tutorial.generic import GENERICModel
 from ggd_tutorial.integrators import euler_step, rk4_step, rollout
 from ggd_tutorial.networks import ConcaveEntropy, GradientDynamicsModel, MLPVectorField
-
-
-def randomize(module, scale=0.7, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(scale * torch.randn(p.shape, generator=gen, dtype=p.dtype))
-    return module
 
 
 def generic(poisson="constant", dissipation="picnn", floor=0.1, seed=0, **kw):

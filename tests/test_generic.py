@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from conftest import hessian_eigenvalues
+from conftest import hessian_eigenvalues, randomize
 
 from ggd_tutorial.data import TrajectoryData, simulate
 from ggd_tutorial.generic import GENERICModel
@@ -15,15 +15,6 @@ from ggd_tutorial.training import fit
 
 def canonical():
     return torch.tensor([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
-
-
-def randomize(module, scale=0.7, seed=0):
-    """Draw every weight anew (far from the initialization: the structure must hold for all weights)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(scale * torch.randn(p.shape, generator=gen, dtype=p.dtype))
-    return module
 
 
 def model_of(kind, seed, dim=3, **kw):
