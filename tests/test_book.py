@@ -90,7 +90,30 @@ def test_setup_cell_on_colab_installs_only_the_package_and_reports_the_device(mo
     out = capsys.readouterr().out
     import torch
 
-    assert ("GPU:" in out) if torch.cuda.is_available() else ("Change runtime type" in out)
+    assert "The chapters train on the CPU" in out  # as they do: no chapter passes device=
+    assert ("device='auto'" in out) == torch.cuda.is_available()
+
+
+def test_notebooks_install_the_release_of_this_version_and_leave_colabs_widgets_alone():
+    """The launch buttons and the setup cells point to the tag of pyproject.toml's version, and the
+    package's requirements accept what Colab ships (ipywidgets 7.7), so installing upgrades nothing."""
+    import re as _re
+
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    version = _re.search(r'^version = "([^"]+)"', pyproject, _re.M)[1]
+    assert repository()[1] == f"v{version}"
+    widgets = _re.search(r'"ipywidgets>=([\d.]+)"', pyproject)[1]
+    assert tuple(int(p) for p in widgets.split(".")) <= (7, 7)
+    import ast
+
+    for name in CHAPTERS:
+        for cell in _code_cells(name):
+            for node in ast.walk(ast.parse(cell.source)):
+                for kw in getattr(node, "keywords", []) if isinstance(node, ast.Call) else []:
+                    off_cpu = kw.arg == "device" and not (
+                        isinstance(kw.value, ast.Constant) and kw.value.value in (None, "cpu")
+                    )
+                    assert not off_cpu, f"{name} trains off the CPU; the setup cell says the chapters do not"
 
 
 def test_every_system_chapter_states_runtime_and_asserts_levels():

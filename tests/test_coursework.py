@@ -28,21 +28,44 @@ QUESTIONS = {q.name: (chapter, q) for chapter, qs in ASSIGNMENTS.items() for q i
 
 
 def test_student_and_instructor_copies(tmp_path):
-    subprocess.run([sys.executable, str(ROOT / "tools" / "make_coursework.py"), "--out", str(tmp_path)], check=True)
+    """Plain Markdown in both copies; the student's has no solution (text or code), one answer cell
+    per exercise (Markdown for pen and paper, code for coding), none of the book's checks, and a
+    first cell that opens it in Colab from where it is published."""
+    from colab_notebooks import raw_myst, student_code
+
+    launch = "https://github.com/someone/course/blob/2027/student"
+    tool = [sys.executable, str(ROOT / "tools" / "make_coursework.py"), "--out", str(tmp_path)]
+    subprocess.run([*tool, "--launch", launch], check=True)
+    assert subprocess.run([*tool, "--launch", "https://example.org/x"], capture_output=True).returncode == 2
     chapters = sorted(p.stem for p in (tmp_path / "student").glob("*.ipynb"))
     assert chapters == sorted(p.stem for p in (ROOT / "book").glob("*.md") if "{exercise}" in p.read_text())
     assert set(ASSIGNMENTS) <= set(chapters)
     for name in chapters:
+        source = (ROOT / "book" / f"{name}.md").read_text()
         student = json.loads((tmp_path / "student" / f"{name}.ipynb").read_text())
         teacher = json.loads((tmp_path / "instructor" / f"{name}.ipynb").read_text())
+        for nb in (student, teacher):
+            md = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+            assert raw_myst(md) == [], (name, raw_myst(md)[:3])
         s_text = "".join("".join(c["source"]) for c in student["cells"])
         t_text = "".join("".join(c["source"]) for c in teacher["cells"])
-        n_ex = t_text.count("{exercise}")
-        assert n_ex >= 2
-        assert t_text.count("{solution}") == n_ex
-        assert "{solution}" not in s_text and s_text.count("{exercise}") == n_ex
-        stubs = [c for c in student["cells"] if c["cell_type"] == "code" and "your answer here" in "".join(c["source"])]
-        assert len(stubs) == n_ex
+        n_ex = source.count("{exercise}")
+        assert n_ex >= 2 and s_text.count("#### Exercise ") == n_ex == t_text.count("#### Exercise ")
+        assert t_text.count("#### Solution to exercise ") == n_ex and "Solution to exercise" not in s_text
+        teacher_code = {"".join(c["source"]) for c in teacher["cells"] if c["cell_type"] == "code"}
+        students_code = {"".join(c["source"]) for c in student["cells"] if c["cell_type"] == "code"}
+        solution_code = {c for c in teacher_code if student_code(c) and student_code(c) not in students_code}
+        assert not any(line in s_text for c in solution_code for line in c.splitlines() if len(line.strip()) > 30)
+        assert "lv.check" not in s_text and ("lv.check" in source) == ("lv.check" in t_text)
+        answers = [c for c in student["cells"] if "answer" in c["metadata"].get("tags", [])]
+        pen = source.count("*Pen and paper")
+        assert len(answers) >= n_ex and sum(c["cell_type"] == "markdown" for c in answers) == pen
+        assert f"{launch.replace('https://github.com/', 'https://colab.research.google.com/github/')}/{name}.ipynb" in (
+            "".join(student["cells"][1]["source"])
+        )
+    for path in (tmp_path / "nbgrader" / "source").glob("*/*.ipynb"):  # the assignments' prompts too
+        cells = json.loads(path.read_text())["cells"]
+        assert not [x for c in cells if c["cell_type"] == "markdown" for x in raw_myst("".join(c["source"]))], path.name
 
 
 def answer(question) -> str:

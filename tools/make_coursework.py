@@ -1,13 +1,14 @@
 """Coursework from the book: student and instructor copies of the chapters, and graded assignments.
 
-    python tools/make_coursework.py [--out coursework]
+    python tools/make_coursework.py [--out coursework] [--launch https://github.com/OWNER/NAME/blob/REF/FOLDER]
     python tools/make_coursework.py release [ASSIGNMENT ...] [--course coursework/nbgrader] [--students ID ...]
     python tools/make_coursework.py grade ASSIGNMENT SUBMISSIONS [--csv grades.csv] [--timeout 60] [--per-student]
                                           [--nbgrader-course coursework/nbgrader]
 
 The first form writes ``coursework/instructor/*.ipynb`` (exercises with their solutions),
-``coursework/student/*.ipynb`` (every ``{solution}`` block removed and an answer stub cell after
-each exercise) and ``coursework/nbgrader/``, an nbgrader course directory with one assignment per
+``coursework/student/*.ipynb`` (no solutions, an answer cell after each exercise, none of the book's
+checks; with ``--launch``, a first cell that opens the copy in Colab from where it will be published),
+both in plain Markdown (``tools/colab_notebooks.py``), and ``coursework/nbgrader/``, an nbgrader course directory with one assignment per
 chapter with code (``source/<chapter>/<chapter>.ipynb``, built from ``tools/assignments.py``).
 
 ``release`` runs ``nbgrader generate_assignment``: the student notebooks, without solutions,
@@ -62,36 +63,40 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import jupytext
 import nbformat
 import torch
 from assignments import ASSIGNMENTS, MANUAL, Manual, Question, Wrong, parameters, setup_source
-from sync_notebooks import finish, setup_cell  # the same Colab setup cell, kernel and cell ids as the book
+from colab_notebooks import chapter_notebook
+from sync_notebooks import finish, links, setup_cell  # the same setup cell, kernel, cell ids and links as the book
 
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = re.compile(r"^(`{3,})\{solution\}[^\n]*\n.*?^\1[ \t]*$\n?", re.S | re.M)
-EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n:label:\s*(\S+)", re.M)
 
 
-def strip_solutions(text: str) -> tuple[str, list[str]]:
-    """Remove solution blocks from a markdown cell; return the text and the exercise labels in it."""
-    return SOLUTION.sub("", text).rstrip() + "\n", EXERCISE.findall(text)
-
-
-def student_notebook(md: Path) -> nbformat.NotebookNode:
-    nb = jupytext.read(md)
-    cells = []
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            cells.append(cell)
-            continue
-        text, labels = strip_solutions(cell.source)
-        if text.strip():
-            cells.append(nbformat.v4.new_markdown_cell(text))
-        for label in labels:
-            cells.append(nbformat.v4.new_code_cell(f"# Exercise {label}: your answer here\n..."))
-    nb.cells = cells
+def student_notebook(md: Path, launch: str | None = None) -> nbformat.NotebookNode:
+    """The student's copy of a chapter: plain Markdown, no solutions, an answer cell after each
+    exercise, none of the book's checks (see ``tools/colab_notebooks.py``); with ``launch`` (the
+    GitHub folder the copies are published in, ``https://github.com/OWNER/NAME/blob/REF/FOLDER``),
+    a first cell that opens this copy in Colab."""
+    nb = chapter_notebook(md, links(), "student")
+    if launch:
+        nb.cells.insert(
+            0, nbformat.v4.new_markdown_cell(f"[Open this notebook in Colab]({colab_url(launch, md.stem)})")
+        )
     return nb
+
+
+def colab_url(folder: str, stem: str) -> str:
+    """The Colab address of ``<folder>/<stem>.ipynb`` for a GitHub folder URL.
+
+    Raises
+    ------
+    ValueError
+        If ``folder`` is not of the form ``https://github.com/OWNER/NAME/blob/REF[/PATH]``.
+    """
+    match = re.match(r"^https://github\.com/([^/]+/[^/]+)/(?:blob|tree)/(.+?)/?$", folder)
+    if not match:
+        raise ValueError(f"--launch needs https://github.com/OWNER/NAME/blob/REF/FOLDER, not {folder!r}")
+    return f"https://colab.research.google.com/github/{match[1]}/blob/{match[2]}/{stem}.ipynb"
 
 
 def write(nb: nbformat.NotebookNode, target: Path, stem: str) -> None:
@@ -852,13 +857,13 @@ def sandbox_main(timeout: float) -> int:
     return 0
 
 
-def write_copies(out: Path) -> None:
+def write_copies(out: Path, launch: str | None = None) -> None:
     count = 0
     for md in sorted((ROOT / "book").glob("*.md")):
         if "{exercise}" not in md.read_text():
             continue
-        write(jupytext.read(md), out / "instructor" / f"{md.stem}.ipynb", md.stem)
-        write(student_notebook(md), out / "student" / f"{md.stem}.ipynb", md.stem)
+        write(chapter_notebook(md, links(), "book"), out / "instructor" / f"{md.stem}.ipynb", md.stem)
+        write(student_notebook(md, launch), out / "student" / f"{md.stem}.ipynb", md.stem)
         count += 1
     write_course(out / "nbgrader")
     print(
@@ -896,7 +901,18 @@ def main(argv: list[str] | None = None) -> int:
         return sandbox_main(float(argv[1]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "coursework", help="output folder")
-    write_copies(parser.parse_args(argv).out)
+    parser.add_argument(
+        "--launch",
+        metavar="URL",
+        help="GitHub folder the student copies will be published in (https://github.com/OWNER/NAME/blob/REF/FOLDER): "
+        "each copy starts with a link that opens it in Colab",
+    )
+    args = parser.parse_args(argv)
+    try:
+        colab_url(args.launch, "x") if args.launch else None
+    except ValueError as err:
+        parser.error(str(err))
+    write_copies(args.out, args.launch)
     return 0
 
 

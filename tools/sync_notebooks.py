@@ -4,9 +4,11 @@
     python tools/sync_notebooks.py --check  # exit 1 if any notebook is out of date
 
 The MyST Markdown files are the single source; the notebooks are generated (without outputs)
-next to them, where the book's "Open in Colab" launch button finds them. Each notebook starts
-with a setup cell that installs ``ggd_tutorial`` from the repository named in ``_config.yml``
-when it runs on Google Colab, and does nothing anywhere else.
+next to them, where the book's "Open in Colab" launch button finds them. Their Markdown is plain
+(``tools/colab_notebooks.py``: exercises, solutions, includes, citations and equation numbers rendered,
+so Colab shows no raw MyST). Each notebook starts with a setup cell that installs ``ggd_tutorial`` at
+the release the launch buttons point to (``repository.branch`` in ``_config.yml``, the tag
+``v<version>`` of ``pyproject.toml``) when it runs on Google Colab, and does nothing anywhere else.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import jupytext
 import nbformat
 import yaml
+from colab_notebooks import Links, chapter_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -34,25 +36,30 @@ except ImportError:
     on_colab = False
 if on_colab:
     if importlib.util.find_spec("ggd_tutorial") is None:
-        # Only the package itself: torch, numpy, scipy, matplotlib, tqdm and ipywidgets come with Colab.
+        # Only the package: torch, numpy, scipy, sympy, matplotlib, tqdm and ipywidgets come with Colab,
+        # in versions its requirements accept, so pip leaves them (and Colab's widgets) as they are.
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
                         "ggd-tutorial @ git+{url}@{branch}"], check=True)
     import torch
-    if torch.cuda.is_available():
-        print("ggd_tutorial is ready; training runs on the GPU:", torch.cuda.get_device_name(0))
-    else:
-        print("ggd_tutorial is ready; no GPU, so training runs on the CPU (a few minutes per chapter).\\n"
-              "For a GPU: Runtime > Change runtime type > GPU, then run all cells again.")
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    print("ggd_tutorial is ready. The chapters train on the CPU, where their asserted levels were measured"
+          + (f"; the GPU ({{gpu}}) is there for your own fits: fit(model, data, device='auto')." if gpu else "."))
 """
 
 
 def repository() -> tuple[str, str]:
-    """The repository URL and branch, kept in one place: ``_config.yml``."""
+    """The repository URL and the git reference (the release tag) of the notebooks, kept in one place:
+    ``_config.yml``."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     repo = config.get("repository") or {}
     if not repo.get("url"):
         raise SystemExit("_config.yml has no repository.url; the Colab setup cell needs it")
     return repo["url"].rstrip("/"), repo.get("branch", "main")
+
+
+def links() -> Links:
+    """Where the notebooks' links to other chapters and files point."""
+    return Links(*repository())
 
 
 def setup_cell() -> nbformat.NotebookNode:
@@ -77,7 +84,7 @@ def finish(nb: nbformat.NotebookNode, stem: str) -> str:
 
 
 def render(md: Path) -> str:
-    return finish(jupytext.read(md), md.stem)
+    return finish(chapter_notebook(md, links(), "book"), md.stem)
 
 
 def main(argv: list[str] | None = None) -> int:
