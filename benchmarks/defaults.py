@@ -8,6 +8,10 @@ test velocity MSE as the chapters do, and sets it next to the tuned settings of
 
     python benchmarks/defaults.py run       # all runs (appends to defaults.jsonl, resumable)
     python benchmarks/defaults.py report    # defaults.jsonl -> defaults.md
+    python benchmarks/defaults.py run --workers 2   # the runs as Dask tasks on a LocalCluster
+    python benchmarks/defaults.py run --scheduler tcp://HOST:8786   # ... on a running Dask cluster
+
+Each run is one task of ``benchmarks/_engine.py`` (in this process, or on Dask distributed).
 
 Time every run alone: a second torch job on a 2-core machine slows both 5-20x.
 """
@@ -29,6 +33,7 @@ from ggd_tutorial.book import registry
 from ggd_tutorial.book.registry import EXPERIMENTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _engine  # noqa: E402
 import _ledger  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -57,22 +62,24 @@ CHOICE = (
 
 def data_of(name: str):
     """(model kwargs, training data, test set) of a system, with the data of its chapter."""
-    if name not in EXPERIMENTS:  # the system of "Learn your own system"
+    if name not in registry.EXPERIMENTS:  # the system of "Learn your own system"
         traj, dt = ex.heat_exchange_trajectories()
         return {}, g.TrajectoryData(traj, dt), None
-    record = EXPERIMENTS[name]
+    record = registry.EXPERIMENTS[name]
     system, data, tests = record.data()
     test = tests[record.headline.replace("_", " ")] if tests else None  # diffusion: the polynomial profiles
     return record.model.potentials(system), data, test
 
 
-def run_one(name: str, seed: int) -> dict:
+def run_one(name: str, seed: int, **fit_overrides) -> dict:
+    """Build the default model of ``name`` and fit it with no argument but the seed (``fit_overrides``:
+    e.g. a tiny budget in a test); its fit time, test MSE, stop reason and training points."""
     kwargs, data, test = data_of(name)
     torch.manual_seed(seed)
     with ex.float64_default():
         model = g.GradientDynamicsModel(data.dim, **kwargs)
     t0 = time.perf_counter()
-    history = g.fit(model, data, seed=seed, progress=False)
+    history = g.fit(model, data, seed=seed, progress=False, **fit_overrides)
     seconds = time.perf_counter() - t0
     mse = g.velocity_mse(model, test if test is not None else data)
     return dict(
@@ -80,8 +87,11 @@ def run_one(name: str, seed: int) -> dict:
     )
 
 
+KEY = ("name", "seed", "threads")
+
+
 def key(record: dict) -> tuple:
-    return record["name"], record["seed"], record["threads"]
+    return _ledger.key(record, KEY)
 
 
 def load(path: Path = RAW) -> list[dict]:
@@ -98,27 +108,53 @@ def digest(name: str) -> str:
     )
 
 
-def run(threads: int) -> None:
+def task(name: str, seed: int, threads: int, fit_overrides: dict | None = None) -> dict:
+    """One run of the study as an independent task (any process may run it): the record, not yet
+    stamped. The default dtype is torch's own (float32), as in a newcomer's fresh process."""
     torch.set_num_threads(threads)
-    done = {key(r) for r in load()}
-    for name in SYSTEMS:
-        for seed in SEEDS:
-            if (name, seed, threads) in done:
-                continue
-            record = dict(
-                name=name,
-                seed=seed,
-                threads=threads,
-                machine=platform.machine(),
-                torch=torch.__version__,
-                **run_one(name, seed),
-            )
-            record = _ledger.append(RAW, record, digest(name))
-            print(
-                f"{name:24} seed {seed}: {record['fit_s']:6.1f} s  test MSE {record['test_mse']:.2e}  "
-                f"({record['stop_reason']})",
-                flush=True,
-            )
+    torch.set_default_dtype(torch.float32)
+    return dict(
+        name=name,
+        seed=seed,
+        threads=threads,
+        machine=platform.machine(),
+        torch=torch.__version__,
+        **run_one(name, seed, **(fit_overrides or {})),
+    )
+
+
+def line(record: dict) -> str:
+    """The line printed for a record as it is written."""
+    return (
+        f"{record['name']:24} seed {record['seed']}: {record['fit_s']:6.1f} s  test MSE {record['test_mse']:.2e}  "
+        f"({record['stop_reason']})"
+    )
+
+
+def run_tasks(
+    todo: list[tuple],
+    workers: int | None = None,
+    scheduler: str | None = None,
+    path: Path = RAW,
+    fit_overrides: dict | None = None,
+) -> int:
+    """Run the runs ``todo`` ((name, seed, threads) tuples) not yet in the ledger ``path`` through
+    ``benchmarks/_engine.py``: in this process, or with ``workers`` / ``scheduler`` as Dask tasks;
+    each record is stamped with :func:`digest` (and ``fit_overrides``). Returns the number of runs done."""
+    return _engine.run(
+        task,
+        [(*p, fit_overrides) for p in todo],
+        path,
+        KEY,
+        lambda r: _engine.with_overrides(digest(r["name"]), fit_overrides),
+        workers,
+        scheduler,
+        line,
+    )
+
+
+def run(threads: int, workers: int | None = None, scheduler: str | None = None) -> None:
+    run_tasks([(name, seed, threads) for name in SYSTEMS for seed in SEEDS], workers, scheduler)
 
 
 def tuned() -> dict[str, tuple[float, float]]:
@@ -178,9 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["run", "report"])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, help="run as Dask tasks on a LocalCluster of this many processes")
+    parser.add_argument("--scheduler", help="run as Dask tasks on the scheduler at this address (tcp://host:8786)")
     args = parser.parse_args(argv)
     if args.what == "run":
-        run(args.threads)
+        run(args.threads, args.workers, args.scheduler)
     REPORT.write_text(report())
     print(REPORT.read_text())
     return 0

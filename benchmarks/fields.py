@@ -3,11 +3,14 @@
     python benchmarks/fields.py run                  # every run of the plan (appends to fields.jsonl)
     python benchmarks/fields.py run --threads 1      # part of it, e.g. two 1-thread processes at once
     python benchmarks/fields.py report               # fields.jsonl -> fields.md (shown in the book)
+    python benchmarks/fields.py run --workers 2      # the runs as Dask tasks on a LocalCluster
+    python benchmarks/fields.py run --scheduler tcp://HOST:8786   # ... on a running Dask cluster
 
 Each run trains the four models of ``ggd_tutorial.book.studies.FIELD_MODELS`` (dense MLP, stencil
 GGD, local GGD, local CNN) on the same diffusion data with one seed (initial weights and training
 subsample) at one torch thread count, and records ``comparison.field_comparison``'s measures.
-Runs already in ``fields.jsonl`` are skipped, so an interrupted study resumes where it stopped.
+Runs already in ``fields.jsonl`` are skipped, so an interrupted study resumes where it stopped;
+each run is one task of ``benchmarks/_engine.py`` (in this process, or on Dask distributed).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ggd_tutorial.book import studies as cmp
 from ggd_tutorial.book.registry import EXPERIMENTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _engine  # noqa: E402
 import _ledger  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -46,8 +50,11 @@ COLUMNS = [(f"test MSE, {f}", f) for f in FAMILIES] + [
 SHARES = ("reached", "violations_away")
 
 
+KEY = ("seed", "threads")
+
+
 def load() -> list[dict]:
-    return _ledger.load(RAW, ("seed", "threads"))
+    return _ledger.load(RAW, KEY)
 
 
 def digest() -> str:
@@ -58,27 +65,51 @@ def digest() -> str:
     )
 
 
+def task(seed: int, threads: int, fit_overrides: dict | None = None) -> dict:
+    """One run of the study as an independent task (any process may run it): the record, not yet
+    stamped (``fit_overrides``: every model's budget, e.g. a tiny one in a test)."""
+    torch.set_num_threads(threads)
+    torch.set_default_dtype(torch.float64)
+    t0 = time.perf_counter()
+    result = cmp.field_comparison(seed=seed, **(fit_overrides or {}))
+    return dict(
+        seed=seed,
+        threads=threads,
+        wall_s=round(time.perf_counter() - t0, 1),
+        machine=platform.machine(),
+        torch=torch.__version__,
+        models=result.record(),
+    )
+
+
+def run_tasks(
+    todo: list[tuple],
+    workers: int | None = None,
+    scheduler: str | None = None,
+    path: Path = RAW,
+    fit_overrides: dict | None = None,
+) -> int:
+    """Run the runs ``todo`` ((seed, threads) pairs) not yet in the ledger ``path`` through
+    ``benchmarks/_engine.py``: in this process, or with ``workers`` / ``scheduler`` as Dask tasks;
+    each record is stamped with :func:`digest` (and ``fit_overrides``). Returns the number of runs done."""
+    stamp = _engine.with_overrides(digest(), fit_overrides)
+    return _engine.run(
+        task,
+        [(*p, fit_overrides) for p in todo],
+        path,
+        KEY,
+        lambda r: stamp,
+        workers,
+        scheduler,
+        lambda r: f"seed {r['seed']} threads {r['threads']}: {r['wall_s']:.0f} s",
+    )
+
+
 def run(args) -> None:
     done = {(r["seed"], r["threads"]) for r in load()}
     todo = [(s, t) for t in args.threads for s in args.seeds if (s, t) not in done]
     print(f"{len(todo)} runs to do ({len(done)} already in {RAW.name})", flush=True)
-    torch.set_default_dtype(torch.float64)
-    for seed, threads in todo:
-        if (seed, threads) in {(r["seed"], r["threads"]) for r in load()}:
-            continue  # done meanwhile by another process
-        torch.set_num_threads(threads)
-        t0 = time.perf_counter()
-        result = cmp.field_comparison(seed=seed)
-        record = dict(
-            seed=seed,
-            threads=threads,
-            wall_s=round(time.perf_counter() - t0, 1),
-            machine=platform.machine(),
-            torch=torch.__version__,
-            models=result.record(),
-        )
-        _ledger.append(RAW, record, digest())
-        print(f"seed {seed} threads {threads}: {record['wall_s']:.0f} s", flush=True)
+    run_tasks(todo, args.workers, args.scheduler)
 
 
 def summarize(values: list[float], share: bool, worst_is_max: bool = True) -> str:
@@ -139,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run")
     r.add_argument("--threads", type=int, nargs="+", default=list(THREADS))
     r.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    r.add_argument("--workers", type=int, help="run as Dask tasks on a LocalCluster of this many processes")
+    r.add_argument("--scheduler", help="run as Dask tasks on the scheduler at this address (tcp://host:8786)")
     sub.add_parser("report")
     args = parser.parse_args(argv)
     if args.command == "run":

@@ -12,7 +12,7 @@ of the chapter "Why structure matters" (``ggd_tutorial.book.studies.CLAIMS``) pe
     python benchmarks/robustness.py run --scheduler tcp://HOST:8786   # ... on a running Dask cluster
 
 Runs already in ``robustness.jsonl`` are skipped, so an interrupted study resumes where it
-stopped. The experiments and their seeds are the records of ``ggd_tutorial.book.registry.EXPERIMENTS``.
+stopped; in this process or on Dask, every run goes through ``benchmarks/_engine.py`` as the same task. The experiments and their seeds are the records of ``ggd_tutorial.book.registry.EXPERIMENTS``.
 
 Every run is written through ``benchmarks/_ledger.py`` with a stamp: the git commit, the package
 version and the digest of the experiment record (or study settings) it ran with.
@@ -45,6 +45,7 @@ from ggd_tutorial.book import levels, registry
 from ggd_tutorial.book import studies as cmp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _engine  # noqa: E402
 import _ledger  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -143,54 +144,38 @@ def task(kind: str, name: str, seed: int, threads: int, dtype: str, fit_override
 
 def stamp_digest(kind: str, name: str, fit_overrides: dict | None = None) -> str:
     """The digest a record is stamped with: its record's, or, with overrides, of the record and them."""
-    digest = registry.digest(kind, name)
-    return _ledger.digest_of({"experiment": digest, "overrides": fit_overrides}) if fit_overrides else digest
+    return _engine.with_overrides(registry.digest(kind, name), fit_overrides)
 
 
-def run_distributed(
+def line(record: dict) -> str:
+    """The line printed for a record as it is written."""
+    return (
+        f"{record['kind']:9} {record['name']:24} seed {record['seed']} threads {record['threads']} "
+        f"{record['dtype']}: {record['wall_s']:6.1f} s"
+    )
+
+
+def run_tasks(
     todo: list[tuple],
-    workers: int = 2,
+    workers: int | None = None,
     scheduler: str | None = None,
     path: Path = RAW,
     fit_overrides: dict | None = None,
 ) -> int:
-    """Submit the runs ``todo`` as independent tasks to Dask distributed (a ``LocalCluster`` of
-    ``workers`` one-thread processes, or the scheduler at ``scheduler``), and append each record,
-    stamped, to the ledger ``path`` as it arrives; runs already there are skipped (resumable).
+    """Run the runs ``todo`` (tuples of :data:`KEY`) not yet in the ledger ``path`` through
+    ``benchmarks/_engine.py``: in this process, or with ``workers`` / ``scheduler`` as Dask tasks;
+    each record is stamped (with ``fit_overrides`` in its digest) and appended as it arrives.
     Returns the number of runs done."""
-    import cloudpickle
-    from distributed import Client, LocalCluster, as_completed
-
-    done = {key(r) for r in _ledger.load(path, KEY)}
-    todo = [p for p in todo if p not in done]
-    if not todo:
-        return 0
-    if (
-        __name__ != "__main__" and __name__ in sys.modules
-    ):  # imported: ship its functions (workers need only ggd_tutorial)
-        cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    count = 0
-    try:
-        with Client(scheduler or cluster) as client:
-            futures = [client.submit(task, *p, fit_overrides, pure=False) for p in todo]
-            for future in as_completed(futures):
-                record = future.result()
-                if key(record) in {key(r) for r in _ledger.load(path, KEY)}:
-                    continue  # done meanwhile by another client
-                _ledger.append(path, record, stamp_digest(record["kind"], record["name"], fit_overrides))
-                count += 1
-                print(
-                    f"{record['kind']:9} {record['name']:24} seed {record['seed']} threads {record['threads']} "
-                    f"{record['dtype']}: {record['wall_s']:6.1f} s",
-                    flush=True,
-                )
-    finally:
-        if cluster is not None:
-            cluster.close()
-    return count
+    return _engine.run(
+        task,
+        [(*p, fit_overrides) for p in todo],
+        path,
+        KEY,
+        lambda r: stamp_digest(r["kind"], r["name"], fit_overrides),
+        workers,
+        scheduler,
+        line,
+    )
 
 
 def run(args) -> None:
@@ -204,14 +189,7 @@ def run(args) -> None:
         and (args.seeds is None or p[2] in args.seeds)
     ]
     print(f"{len(todo)} runs to do ({len(done)} already in {RAW.name})", flush=True)
-    if args.workers or args.scheduler:
-        run_distributed(todo, args.workers or 2, args.scheduler)
-        return
-    for kind, name, seed, threads, dtype in todo:
-        if (kind, name, seed, threads, dtype) in {key(r) for r in load()}:
-            continue  # done meanwhile by another process of the study
-        record = _ledger.append(RAW, task(kind, name, seed, threads, dtype), registry.digest(kind, name))
-        print(f"{kind:9} {name:24} seed {seed} threads {threads} {dtype}: {record['wall_s']:6.1f} s", flush=True)
+    run_tasks(todo, args.workers, args.scheduler)
 
 
 def load() -> list[dict]:

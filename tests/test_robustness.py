@@ -128,20 +128,3 @@ def test_a_changed_level_makes_its_runs_stale(study, runs, monkeypatch):
     )
     monkeypatch.setitem(registry.EXPERIMENTS, record.name, dataclasses.replace(record, measures=measures))
     assert level_problems(study, runs, "kinetics-prescribed-S-mobility.test_mse")
-
-
-@pytest.mark.slow
-def test_a_tiny_study_runs_as_independent_dask_tasks_stamped_and_resumable(study, tmp_path):
-    """The path of ``robustness.py run --workers 2``: two runs of overdamped-1d at a tiny budget on a
-    LocalCluster of two processes give the in-process values, stamped with the record and the
-    overrides; a second submission finds nothing to do."""
-    path, tiny = tmp_path / "study.jsonl", dict(adam_steps=2, lbfgs_steps=2)
-    todo = [("thesis", "overdamped-1d", seed, 1, "float64") for seed in (0, 1)]
-    assert study.run_distributed(todo, workers=2, path=path, fit_overrides=tiny) == 2
-    records = {r["seed"]: r for r in study.load.__globals__["_ledger"].load(path)}
-    assert sorted(records) == [0, 1]
-    digest = study.stamp_digest("thesis", "overdamped-1d", tiny)
-    assert digest != registry.digest("thesis", "overdamped-1d")
-    assert all(r["stamp"]["experiment"] == digest for r in records.values())
-    assert records[0]["values"] == study.task(*todo[0], tiny)["values"]
-    assert study.run_distributed(todo, workers=2, path=path, fit_overrides=tiny) == 0
