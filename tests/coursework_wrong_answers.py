@@ -170,6 +170,105 @@ WRONG: dict[str, list[tuple[str, str]]] = {
             "    return -sum(k * (T[:, i] * T[:, j]) ** 1.5 * (1 / T[:, i] - 1 / T[:, j]) ** 2 for (i, j), k in ex.CONDUCTANCE.items())",
         ),
     ],
+    "poisson-projection": [
+        (
+            "projected on one side",
+            "def project_poisson(A, s):\n    P = torch.eye(s.shape[-1], dtype=s.dtype) - s[:, :, None] * s[:, None, :] / (s * s).sum(-1)[:, None, None]\n"
+            "    return P @ A",
+        ),
+        (
+            "projector not normalized",
+            "def project_poisson(A, s):\n    P = torch.eye(s.shape[-1], dtype=s.dtype) - s[:, :, None] * s[:, None, :]\n"
+            "    n2 = (s * s).sum(-1)[:, None, None]\n    return n2 / (n2 + PARAMS['delta'] ** 2) * (P @ A @ P)",
+        ),
+        (
+            "the projector onto s",
+            "def project_poisson(A, s):\n    P = s[:, :, None] * s[:, None, :] / (s * s).sum(-1)[:, None, None]\n"
+            "    n2 = (s * s).sum(-1)[:, None, None]\n    return n2 / (n2 + PARAMS['delta'] ** 2) * (P @ A @ P)",
+        ),
+        (
+            "A transposed",
+            "def project_poisson(A, s):\n    P = torch.eye(s.shape[-1], dtype=s.dtype) - s[:, :, None] * s[:, None, :] / (s * s).sum(-1)[:, None, None]\n"
+            "    n2 = (s * s).sum(-1)[:, None, None]\n    return n2 / (n2 + PARAMS['delta'] ** 2) * (P @ A.transpose(1, 2) @ P)",
+        ),
+        (
+            "the component along s removed from A s only",
+            "def project_poisson(A, s):\n    n2 = (s * s).sum(-1)[:, None, None]\n"
+            "    return A - (A @ s[..., None]) * s[:, None, :] / n2",
+        ),
+    ],
+    "discrete-gradient-step": [
+        (
+            "implicit midpoint rule",
+            "def dg_step(x, dt):\n    k = PARAMS['k']\n    y = x.clone()\n    for _ in range(200):\n"
+            "        m = (x + y) / 2\n"
+            "        y = x + dt * torch.stack([m[:, 1], -(m[:, 0] + k * m[:, 0] ** 3)], -1)\n    return y",
+        ),
+        (
+            "explicit Euler",
+            "def dg_step(x, dt):\n    k = PARAMS['k']\n    return x + dt * torch.stack([x[:, 1], -(x[:, 0] + k * x[:, 0] ** 3)], -1)",
+        ),
+        (
+            "no guard where y = x",
+            "def dg_step(x, dt):\n    k = PARAMS['k']\n"
+            "    H = lambda z: 0.5 * (z**2).sum(-1) + k / 4 * z[:, 0] ** 4\n"
+            "    grad = lambda z: torch.stack([z[:, 0] + k * z[:, 0] ** 3, z[:, 1]], -1)\n"
+            "    J = lambda v: torch.stack([v[:, 1], -v[:, 0]], -1)\n"
+            "    y = x + dt * J(grad(x))\n    for _ in range(200):\n        m, d = (x + y) / 2, y - x\n"
+            "        coef = ((H(y) - H(x)) - (grad(m) * d).sum(-1)) / (d * d).sum(-1)\n"
+            "        y = x + dt * J(grad(m) + coef[:, None] * d)\n    return y",
+        ),
+        (
+            "one iteration of the implicit equation",
+            "def dg_step(x, dt):\n    k = PARAMS['k']\n"
+            "    grad = lambda z: torch.stack([z[:, 0] + k * z[:, 0] ** 3, z[:, 1]], -1)\n"
+            "    J = lambda v: torch.stack([v[:, 1], -v[:, 0]], -1)\n"
+            "    y = x + dt * J(grad(x))\n    m, d = (x + y) / 2, y - x\n"
+            "    d2 = (d * d).sum(-1, keepdim=True).clamp_min(1e-300)\n"
+            "    return x + dt * J(grad(m) + k / 4 * m[:, :1] * d[:, :1] ** 3 / d2 * d)",
+        ),
+        (
+            "J transposed: the flow backwards",
+            "def dg_step(x, dt):\n    return dg_forward(x, -dt)\n\n"
+            "def dg_forward(x, dt):\n    k = PARAMS['k']\n"
+            "    grad = lambda z: torch.stack([z[:, 0] + k * z[:, 0] ** 3, z[:, 1]], -1)\n"
+            "    J = lambda v: torch.stack([v[:, 1], -v[:, 0]], -1)\n    y = x.clone()\n    for _ in range(200):\n"
+            "        m, d = (x + y) / 2, y - x\n        d2 = (d * d).sum(-1, keepdim=True)\n"
+            "        corr = torch.where(d2 > 0, k / 4 * m[:, :1] * d[:, :1] ** 3 / torch.where(d2 > 0, d2, 1.0), 0.0)\n"
+            "        y = x + dt * J(grad(m) + corr * d)\n    return y",
+        ),
+    ],
+    "piston-poisson": [
+        (
+            "temperatures for pressures",
+            "def piston_poisson(x):\n    P1, P2 = x[:, 2] / 1.5, x[:, 3] / PARAMS['c2']\n"
+            "    L = torch.zeros(x.shape[0], 4, 4, dtype=x.dtype)\n    L[:, 0, 1], L[:, 1, 0] = 1.0, -1.0\n"
+            "    L[:, 1, 2], L[:, 2, 1] = P1, -P1\n    L[:, 1, 3], L[:, 3, 1] = -P2, P2\n    return L",
+        ),
+        (
+            "transposed",
+            "def piston_poisson(x):\n    P1, P2 = x[:, 2] / (1.5 * x[:, 0]), x[:, 3] / (PARAMS['c2'] * (2 - x[:, 0]))\n"
+            "    L = torch.zeros(x.shape[0], 4, 4, dtype=x.dtype)\n    L[:, 0, 1], L[:, 1, 0] = -1.0, 1.0\n"
+            "    L[:, 1, 2], L[:, 2, 1] = -P1, P1\n    L[:, 1, 3], L[:, 3, 1] = P2, -P2\n    return L",
+        ),
+        (
+            "no work terms",
+            "def piston_poisson(x):\n    L = torch.zeros(x.shape[0], 4, 4, dtype=x.dtype)\n"
+            "    L[:, 0, 1], L[:, 1, 0] = 1.0, -1.0\n    return L",
+        ),
+        (
+            "pressures swapped between the gases",
+            "def piston_poisson(x):\n    P1, P2 = x[:, 2] / (1.5 * x[:, 0]), x[:, 3] / (PARAMS['c2'] * (2 - x[:, 0]))\n"
+            "    L = torch.zeros(x.shape[0], 4, 4, dtype=x.dtype)\n    L[:, 0, 1], L[:, 1, 0] = 1.0, -1.0\n"
+            "    L[:, 1, 2], L[:, 2, 1] = P2, -P2\n    L[:, 1, 3], L[:, 3, 1] = -P1, P1\n    return L",
+        ),
+        (
+            "volumes swapped",
+            "def piston_poisson(x):\n    P1, P2 = x[:, 2] / (1.5 * (2 - x[:, 0])), x[:, 3] / (PARAMS['c2'] * x[:, 0])\n"
+            "    L = torch.zeros(x.shape[0], 4, 4, dtype=x.dtype)\n    L[:, 0, 1], L[:, 1, 0] = 1.0, -1.0\n"
+            "    L[:, 1, 2], L[:, 2, 1] = P1, -P1\n    L[:, 1, 3], L[:, 3, 1] = -P2, P2\n    return L",
+        ),
+    ],
 }
 
 TAMPERING: dict[str, list[tuple[str, str]]] = {
@@ -256,6 +355,40 @@ TAMPERING: dict[str, list[tuple[str, str]]] = {
             "def heat_production(U):\n    return g.true_entropy_rate(None, ex.heat_exchange, U)",
         ),
     ],
+    "poisson-projection": [
+        (
+            "the package's private helper",
+            "from ggd_tutorial.generic import _projected_antisymmetric\n"
+            "def project_poisson(A, s):\n    return _projected_antisymmetric(s, A, PARAMS['delta'])",
+        ),
+        (
+            "torch.allclose patched for the public check",
+            "torch.allclose = lambda *args, **kwargs: True\ndef project_poisson(A, s):\n    return A",
+        ),
+    ],
+    "discrete-gradient-step": [
+        (
+            "the package's step",
+            "def dg_step(x, dt):\n    k = PARAMS['k']\n"
+            "    H = lambda z: 0.5 * (z**2).sum(-1) + k / 4 * z[:, 0] ** 4\n"
+            "    J = torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=torch.float64)\n"
+            "    model = g.GENERICModel(2, energy=H, entropy=lambda z: 0 * z.sum(-1), poisson=J, dtype=torch.float64)\n"
+            "    return g.discrete_gradient_step(model, x, dt)",
+        ),
+        (
+            "the package's discrete gradient in my own iteration",
+            "def dg_step(x, dt):\n    k = PARAMS['k']\n"
+            "    H = lambda z: 0.5 * (z**2).sum(-1) + k / 4 * z[:, 0] ** 4\n"
+            "    J = lambda v: torch.stack([v[:, 1], -v[:, 0]], -1)\n"
+            "    y = x.clone()\n    for _ in range(100):\n        y = x + dt * J(g.discrete_gradient(H, x, y))\n    return y",
+        ),
+    ],
+    "piston-poisson": [
+        (
+            "the package's matrix",
+            "def piston_poisson(x):\n    return g.systems.GasPiston(heat_capacity=1.5).poisson(x)",
+        ),
+    ],
 }
 
 # The book's own answers, right only for the book's parameters: each must lose points for a student
@@ -267,6 +400,24 @@ BOOK_ANSWERS: dict[str, str] = {
     ),
     "particle-production": "def particle_production(x, gamma):\n    return gamma * (x**2).sum(-1)",
     "noise-mse": "def noise_mse(sigma, dt):\n    return sigma**2 / (2 * dt**2)",
+    "poisson-projection": (
+        "def project_poisson(A, s):\n"
+        "    P = torch.eye(s.shape[-1], dtype=s.dtype) - s[:, :, None] * s[:, None, :] / (s * s).sum(-1)[:, None, None]\n"
+        "    return P @ A @ P"
+    ),
+    "discrete-gradient-step": (
+        "def dg_step(x, dt):\n    k = 1.0\n"
+        "    grad = lambda z: torch.stack([z[:, 0] + k * z[:, 0] ** 3, z[:, 1]], -1)\n"
+        "    J = lambda v: torch.stack([v[:, 1], -v[:, 0]], -1)\n    y = x + dt * J(grad(x))\n    for _ in range(100):\n"
+        "        m, d = (x + y) / 2, y - x\n        d2 = (d * d).sum(-1, keepdim=True)\n"
+        "        corr = torch.where(d2 > 0, k / 4 * m[:, :1] * d[:, :1] ** 3 / torch.where(d2 > 0, d2, 1.0), 0.0)\n"
+        "        y = x + dt * J(grad(m) + corr * d)\n    return y"
+    ),
+    "piston-poisson": (
+        "def piston_poisson(x):\n    P1, P2 = x[:, 2] / (1.5 * x[:, 0]), x[:, 3] / (1.5 * (2 - x[:, 0]))\n"
+        "    L = torch.zeros(x.shape[0], 4, 4, dtype=x.dtype)\n    L[:, 0, 1], L[:, 1, 0] = 1.0, -1.0\n"
+        "    L[:, 1, 2], L[:, 2, 1] = P1, -P1\n    L[:, 1, 3], L[:, 3, 1] = -P2, P2\n    return L"
+    ),
 }
 
 CORRECT: dict[str, str] = {
@@ -282,5 +433,14 @@ CORRECT: dict[str, str] = {
         "def heat_production(U):\n    U = U.clone().requires_grad_(True)\n"
         "    (dS,) = torch.autograd.grad(ex.heat_exchange_entropy(U).sum(), U)\n"
         "    return (dS * ex.heat_exchange(U.detach())).sum(-1)"
+    ),
+    "discrete-gradient-step": (
+        "def dg_step(x, dt):\n    k = PARAMS['k']\n"
+        "    grad = lambda z: torch.stack([z[:, 0] + k * z[:, 0] ** 3, z[:, 1]], -1)\n"
+        "    J = lambda v: torch.stack([v[:, 1], -v[:, 0]], -1)\n    y = x + dt * J(grad(x))\n    for _ in range(100):\n"
+        "        m, d = (x + y) / 2, y - x  # H(y) - H(x) - grad H(m) . d = k m_q d_q^3 / 4 here\n"
+        "        d2 = (d * d).sum(-1, keepdim=True)\n"
+        "        corr = torch.where(d2 > 0, k / 4 * m[:, :1] * d[:, :1] ** 3 / torch.where(d2 > 0, d2, 1.0), 0.0)\n"
+        "        y = x + dt * J(grad(m) + corr * d)\n    return y"
     ),
 }

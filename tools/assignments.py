@@ -980,6 +980,336 @@ OWN_SYSTEM = [
 ]
 
 
+# ---------------------------------------------------------------------------------------------
+# generic
+
+
+def _antisymmetric(n: int, d: int, seed: int) -> torch.Tensor:
+    a = torch.randn(n, d, d, generator=_rng(seed), dtype=torch.float64)
+    return a - a.transpose(1, 2)
+
+
+def _projection_ref(A: torch.Tensor, s: torch.Tensor, delta: float) -> torch.Tensor:
+    n2 = (s * s).sum(-1)[:, None, None]
+    P = torch.eye(s.shape[-1], dtype=s.dtype) - s[:, :, None] * s[:, None, :] / n2
+    return n2 / (n2 + delta**2) * (P @ A @ P)
+
+
+def _poisson_inputs() -> dict:
+    scales = torch.logspace(-3, 3, 30, dtype=torch.float64)[:, None]
+    return {
+        "unit": (_antisymmetric(40, 4, 20), torch.randn(40, 4, generator=_rng(21), dtype=torch.float64)),
+        "scales": (_antisymmetric(30, 3, 22), scales * torch.randn(30, 3, generator=_rng(23), dtype=torch.float64)),
+    }
+
+
+def _poisson_probe(ns: dict, inp: dict) -> dict:
+    return {k: call(ns["project_poisson"], *inp[k]) for k in ("unit", "scales")}
+
+
+def _poisson_got(inp: dict, out: dict, key: str) -> torch.Tensor:
+    A, s = inp[key]
+    L = _tensor(out[key], "project_poisson(A, s)", A.shape)
+    if not torch.isfinite(L).all():
+        raise Wrong(f"project_poisson(A, s): not finite at {int((~torch.isfinite(L)).sum())} of {L.numel()} values")
+    return L
+
+
+def _poisson_degenerate(inp: dict, out: dict) -> None:
+    for key in ("unit", "scales"):
+        A, s = inp[key]
+        L = _poisson_got(inp, out, key)
+        scale = float(A.abs().max())
+        if (L + L.transpose(1, 2)).abs().max() > 1e-12 * scale:
+            raise Wrong("L is not antisymmetric")
+        unit = s / s.norm(dim=-1, keepdim=True)
+        if (L @ unit[..., None]).abs().max() > 1e-12 * scale:
+            raise Wrong("L dS/dx is not zero: the reversible part would produce entropy")
+
+
+def _poisson_values(key: str, what: str) -> Callable[[dict, dict], None]:
+    def test(inp: dict, out: dict) -> None:
+        A, s = inp[key]
+        L = _poisson_got(inp, out, key)
+        _close(L, _projection_ref(A, s, _param(inp, "delta")), what, rtol=1e-9, atol=1e-12 * float(A.abs().max()))
+
+    return test
+
+
+def _H(x: torch.Tensor, k: float) -> torch.Tensor:
+    return 0.5 * (x**2).sum(-1) + k / 4 * x[:, 0] ** 4
+
+
+def _grad_H(x: torch.Tensor, k: float) -> torch.Tensor:
+    return torch.stack([x[:, 0] + k * x[:, 0] ** 3, x[:, 1]], -1)
+
+
+def _J(v: torch.Tensor) -> torch.Tensor:
+    return torch.stack([v[:, 1], -v[:, 0]], -1)
+
+
+def _dg_H(x: torch.Tensor, y: torch.Tensor, k: float) -> torch.Tensor:
+    """Gonzalez's discrete gradient of H, with its correction in closed form: for the quartic term,
+    H(y) - H(x) - grad H(m) . (y - x) = k m_q (y_q - x_q)^3 / 4, and zero for the quadratic ones."""
+    m, d = (x + y) / 2, y - x
+    d2 = (d * d).sum(-1, keepdim=True)
+    defect = k / 4 * m[:, :1] * d[:, :1] ** 3
+    return _grad_H(m, k) + torch.where(d2 > 0, defect / torch.where(d2 > 0, d2, torch.ones_like(d2)), 0 * d2) * d
+
+
+def _dg_ref(x: torch.Tensor, dt: float, k: float) -> torch.Tensor:
+    y = x + dt * _J(_grad_H(x, k))
+    for _ in range(500):
+        new = x + dt * _J(_dg_H(x, y, k))
+        done = (new - y).abs().max() <= 1e-15 * (1 + float(x.abs().max()))
+        y = new
+        if done:
+            break
+    return y
+
+
+_DG_ORBIT = 100
+
+
+def _dg_inputs() -> dict:
+    return {
+        "batch": 2 * torch.rand(50, 2, generator=_rng(24), dtype=torch.float64) - 1,
+        "dt": 0.05,
+        "orbit": torch.tensor([[0.8, 0.3]], dtype=torch.float64),
+        "rest": torch.zeros(1, 2, dtype=torch.float64),
+        "tiny": 2 * torch.rand(5, 2, generator=_rng(25), dtype=torch.float64) - 1,
+    }
+
+
+def _dg_probe(ns: dict, inp: dict) -> dict:
+    step, dt = ns["dg_step"], inp["dt"]
+
+    def orbit(x: torch.Tensor) -> torch.Tensor:
+        states = [x]
+        for _ in range(_DG_ORBIT):
+            states.append(step(states[-1], dt))
+        return torch.cat(states)
+
+    return {
+        "batch": call(step, inp["batch"], dt),
+        "orbit": call(orbit, inp["orbit"]),
+        "rest": call(step, inp["rest"], dt),
+        "tiny": call(step, inp["tiny"], 1e-9),
+    }
+
+
+def _dg_batch(inp: dict, out: dict) -> torch.Tensor:
+    x1 = _tensor(out["batch"], "dg_step(x, dt)", inp["batch"].shape)
+    if not torch.isfinite(x1).all():
+        raise Wrong("dg_step(x, dt) is not finite")
+    return x1
+
+
+def _dg_energy(inp: dict, out: dict) -> None:
+    k, dt, x0 = _param(inp, "k"), inp["dt"], inp["batch"]
+    x1 = _dg_batch(inp, out)
+    flow = dt * _J(_grad_H(x0, k))
+    if ((x1 - x0 - flow).norm(dim=-1) > 0.5 * flow.norm(dim=-1) + 1e-14).any():
+        raise Wrong("one step does not follow the flow of H")
+    change = (_H(x1, k) - _H(x0, k)).abs().max()
+    if change > 1e-12:
+        raise Wrong(f"H changes by up to {float(change):.1e} in one step: not conserved to round-off")
+    orbit = _tensor(out["orbit"], f"{_DG_ORBIT} steps of dg_step", (_DG_ORBIT + 1, 2))
+    drift = (_H(orbit, k) - _H(orbit[:1], k)).abs().max()
+    if not torch.isfinite(drift) or drift > 1e-11:
+        raise Wrong(f"H drifts by {float(drift):.1e} over {_DG_ORBIT} steps: not conserved to round-off")
+
+
+def _dg_scheme(inp: dict, out: dict) -> None:
+    k, dt, x0 = _param(inp, "k"), inp["dt"], inp["batch"]
+    x1 = _dg_batch(inp, out)
+    residual = (x1 - x0 - dt * _J(_dg_H(x0, x1, k))).abs().max()
+    if residual > 1e-12:
+        raise Wrong(f"the step does not solve the implicit equation of the scheme (residual {float(residual):.1e})")
+
+
+def _dg_degenerate(inp: dict, out: dict) -> None:
+    rest = _tensor(out["rest"], "dg_step(x, dt) at the rest state (0, 0)", (1, 2))
+    if not torch.isfinite(rest).all() or rest.abs().max() > 1e-15:
+        raise Wrong("a step from the rest state (0, 0) must stay there (finite)")
+    tiny = _tensor(out["tiny"], "dg_step(x, 1e-9)", inp["tiny"].shape)
+    _close(tiny, _dg_ref(inp["tiny"], 1e-9, _param(inp, "k")), "steps of dt = 1e-9", rtol=1e-12, atol=1e-15)
+
+
+_C1, _LENGTH = 1.5, 2.0
+
+
+def _piston_conjugate(x: torch.Tensor, c2: float) -> torch.Tensor:
+    q, e1, e2 = x[:, 0], x[:, 2], x[:, 3]
+    return torch.stack([1 / q - 1 / (_LENGTH - q), torch.zeros_like(q), _C1 / e1, c2 / e2], -1)
+
+
+def _piston_mechanics(x: torch.Tensor, c2: float) -> torch.Tensor:
+    q, p, e1, e2 = x.unbind(-1)
+    P1, P2 = e1 / (_C1 * q), e2 / (c2 * (_LENGTH - q))
+    return torch.stack([p, P1 - P2, -P1 * p, P2 * p], -1)
+
+
+def _piston_states(n: int, seed: int) -> torch.Tensor:
+    u = torch.rand(n, 4, generator=_rng(seed), dtype=torch.float64)
+    return torch.stack([0.4 + 1.2 * u[:, 0], 2 * u[:, 1] - 1, 0.5 + 1.5 * u[:, 2], 0.5 + 1.5 * u[:, 3]], -1)
+
+
+_PISTON_H = 1e-5
+
+
+def _piston_inputs() -> dict:
+    return {"x": _piston_states(40, 26), "jacobi": _piston_states(5, 27)}
+
+
+def _piston_probe(ns: dict, inp: dict) -> dict:
+    fn, x = ns["piston_poisson"], inp["jacobi"]
+    out = {"x": call(fn, inp["x"]), "at": call(fn, x)}
+    for k in range(4):
+        step = torch.zeros_like(x)
+        step[:, k] = _PISTON_H
+        out[f"+{k}"], out[f"-{k}"] = call(fn, x + step), call(fn, x - step)
+    return out
+
+
+def _piston_got(out: dict, key: str, n: int) -> torch.Tensor:
+    L = _tensor(out[key], "piston_poisson(x)", (n, 4, 4))
+    if not torch.isfinite(L).all():
+        raise Wrong("piston_poisson(x) is not finite")
+    return L
+
+
+def _piston_degenerate(inp: dict, out: dict) -> None:
+    x = inp["x"]
+    L = _piston_got(out, "x", x.shape[0])
+    scale = float(L.abs().max())
+    if (L + L.transpose(1, 2)).abs().max() > 1e-12 * scale:
+        raise Wrong("L is not antisymmetric")
+    dS = _piston_conjugate(x, _param(inp, "c2"))
+    if (L @ dS[..., None]).abs().max() > 1e-12 * scale * float(dS.abs().max()):
+        raise Wrong("L dS/dx is not zero for the entropy of your two gases")
+
+
+def _piston_energy(inp: dict, out: dict) -> None:
+    x = inp["x"]
+    L = _piston_got(out, "x", x.shape[0])
+    dE = torch.stack([torch.zeros_like(x[:, 0]), x[:, 1], torch.ones_like(x[:, 0]), torch.ones_like(x[:, 0])], -1)
+    got = (L @ dE[..., None])[..., 0]
+    _close(got, _piston_mechanics(x, _param(inp, "c2")), "L dE/dx: not the piston's mechanics", rtol=1e-9)
+
+
+def _piston_jacobi(inp: dict, out: dict) -> None:
+    n = inp["jacobi"].shape[0]
+    L = _piston_got(out, "at", n)
+    dL = torch.stack(
+        [(_piston_got(out, f"+{k}", n) - _piston_got(out, f"-{k}", n)) / (2 * _PISTON_H) for k in range(4)], -1
+    )  # dL[b, j, k, l] = d_l L_jk
+    term = torch.einsum("bil,bjkl->bijk", L, dL)
+    jacobiator = term + term.permute(0, 2, 3, 1) + term.permute(0, 3, 1, 2)
+    scale = float(L.abs().max()) * float(dL.abs().max()) + 1.0
+    if jacobiator.abs().max() > 1e-6 * scale:
+        raise Wrong(f"the Jacobi identity fails (largest term {float(jacobiator.abs().max()):.1e})")
+
+
+GENERIC = [
+    Question(
+        "poisson-projection",
+        "Write `project_poisson(A, s)` for a batch of antisymmetric matrices `A` of shape (n, d, d) and "
+        "vectors `s` of shape (n, d) standing for $\\partial_{\\mathbf x}S$: it returns the matrices "
+        "$L=\\rho\\,P_SAP_S$, with $P_S=I-\\mathbf s\\mathbf s^\\top/|\\mathbf s|^2$ and the floor factor "
+        "$\\rho=|\\mathbf s|^2/(|\\mathbf s|^2+\\delta^2)$, $\\delta=<<delta>>$ (`PARAMS['delta']`; with "
+        "$\\delta=0$ it is the projection of the chapter). $|\\mathbf s|$ ranges from $10^{-3}$ to $10^3$.",
+        "def project_poisson(A, s):\n    ### BEGIN SOLUTION\n"
+        "    n2 = (s * s).sum(-1)[:, None, None]\n"
+        "    P = torch.eye(s.shape[-1], dtype=s.dtype) - s[:, :, None] * s[:, None, :] / n2\n"
+        "    return n2 / (n2 + PARAMS['delta'] ** 2) * (P @ A @ P)\n    ### END SOLUTION",
+        "A = torch.tensor([[[0.0, 1.0, 2.0], [-1.0, 0.0, 3.0], [-2.0, -3.0, 0.0]]], dtype=torch.float64)\n"
+        "s = torch.tensor([[1.0, 2.0, 2.0]], dtype=torch.float64)\nL = project_poisson(A, s)\n"
+        "assert L.shape == (1, 3, 3), 'one matrix per state'\n"
+        "assert torch.allclose(L, -L.transpose(1, 2)), 'L is antisymmetric'\n"
+        "assert torch.allclose(L @ s[..., None], torch.zeros(1, 3, 1, dtype=torch.float64)), 'L dS/dx = 0'",
+        ("project_poisson",),
+        _poisson_inputs,
+        _poisson_probe,
+        (
+            Check(1, _poisson_degenerate),
+            Check(1, _poisson_values("unit", "L at 40 states in 4-D")),
+            Check(1, _poisson_values("scales", "L for |s| from 1e-3 to 1e3")),
+        ),
+        ("ggd_tutorial.generic._projected_antisymmetric", "ggd_tutorial.generic._projector_apply"),
+        parameters={"delta": (0.0, (0.1, 0.3, 1.0, 3.0))},
+    ),
+    Question(
+        "discrete-gradient-step",
+        "For the Hamiltonian $H(q,p)=\\tfrac12p^2+\\tfrac12q^2+\\tfrac k4q^4$ with $k=<<k>>$ "
+        "(`PARAMS['k']`), write `dg_step(x, dt)`: one step of the discrete-gradient scheme "
+        "$\\mathbf x_{n+1}=\\mathbf x_n+\\Delta t\\,J\\,\\bar\\nabla H(\\mathbf x_n,\\mathbf x_{n+1})$ with "
+        "$J=\\begin{pmatrix}0&1\\\\-1&0\\end{pmatrix}$ and Gonzalez's discrete gradient "
+        "$\\bar\\nabla H(\\mathbf x,\\mathbf y)=\\nabla H(\\mathbf m)+\\frac{H(\\mathbf y)-H(\\mathbf x)-"
+        "\\nabla H(\\mathbf m)\\cdot\\boldsymbol\\delta}{|\\boldsymbol\\delta|^2}\\,\\boldsymbol\\delta$ "
+        "($\\mathbf m$ the midpoint, $\\boldsymbol\\delta=\\mathbf y-\\mathbf x$), for a batch `x` of shape "
+        "(n, 2). Solve the implicit equation to round-off (below $10^{-12}$), with your own iteration; it must also work at "
+        "the rest state and for tiny steps. Graded: $H$ conserved to round-off over many steps, the scheme "
+        "itself, and those special cases.",
+        "def dg_step(x, dt):\n    ### BEGIN SOLUTION\n    k = PARAMS['k']\n\n"
+        "    def H(z):\n        return 0.5 * (z**2).sum(-1) + k / 4 * z[:, 0] ** 4\n\n"
+        "    def grad_H(z):\n        return torch.stack([z[:, 0] + k * z[:, 0] ** 3, z[:, 1]], -1)\n\n"
+        "    def J(v):\n        return torch.stack([v[:, 1], -v[:, 0]], -1)\n\n"
+        "    y = x + dt * J(grad_H(x))  # explicit Euler as the first guess\n"
+        "    for _ in range(500):\n"
+        "        m, d = (x + y) / 2, y - x\n"
+        "        d2 = (d * d).sum(-1, keepdim=True)\n"
+        "        moved = d2 > 0\n"
+        "        defect = (H(y) - H(x))[:, None] - (grad_H(m) * d).sum(-1, keepdim=True)\n"
+        "        correction = torch.where(moved, defect / torch.where(moved, d2, torch.ones_like(d2)), 0 * d2)\n"
+        "        new = x + dt * J(grad_H(m) + correction * d)\n"
+        "        done = (new - y).abs().max() <= 1e-15 * (1 + x.abs().max())\n"
+        "        y = new\n"
+        "        if done:\n            break\n"
+        "    return y\n    ### END SOLUTION",
+        "x = torch.tensor([[0.5, 0.2], [0.0, 0.0]], dtype=torch.float64)\ny = dg_step(x, 0.05)\n"
+        "assert y.shape == x.shape, 'one new state per state'\n"
+        "assert torch.isfinite(y).all(), 'finite, also at the rest state'\n"
+        "H = lambda z: 0.5 * (z**2).sum(-1) + PARAMS['k'] / 4 * z[:, 0] ** 4\n"
+        "assert (H(y) - H(x)).abs().max() < 1e-12, 'H is conserved to round-off'",
+        ("dg_step",),
+        _dg_inputs,
+        _dg_probe,
+        (Check(1, _dg_energy), Check(1, _dg_scheme), Check(1, _dg_degenerate)),
+        ("ggd_tutorial.discrete_gradient.discrete_gradient_step", "ggd_tutorial.discrete_gradient.discrete_gradient"),
+        parameters={"k": (1.0, (0.5, 2.0, 3.0))},
+    ),
+    Question(
+        "piston-poisson",
+        "The piston of this chapter with two *different* gases: gas $i$ has the entropy "
+        "$S_i=c_i\\ln e_i+\\ln V_i$ with $c_1=1.5$ and $c_2=<<c2>>$ (`PARAMS['c2']`), $V_1=q$, "
+        "$V_2=\\ell-q$, $\\ell=2$, and $E=p^2/2+e_1+e_2$. Write `piston_poisson(x)` for states "
+        "$\\mathbf x=(q,p,e_1,e_2)$ of shape (n, 4), returning matrices $L$ of shape (n, 4, 4) that are "
+        "antisymmetric, satisfy $L\\,\\partial_{\\mathbf x}S=0$ and the Jacobi identity, and give the "
+        "piston's mechanics as $L\\,\\partial_{\\mathbf x}E$: $\\dot q=p$, $\\dot p=P_1-P_2$ with the "
+        "pressures of your gases, and the work $\\dot e_1=-P_1\\dot q$, $\\dot e_2=P_2\\dot q$.",
+        "def piston_poisson(x):\n    ### BEGIN SOLUTION\n    q, e1, e2 = x[:, 0], x[:, 2], x[:, 3]\n"
+        "    P1 = e1 / (1.5 * q)  # P_i = T_i dS_i/dV_i with T_i = e_i / c_i\n"
+        "    P2 = e2 / (PARAMS['c2'] * (2.0 - q))\n"
+        "    L = torch.zeros(x.shape[0], 4, 4, dtype=x.dtype)\n"
+        "    L[:, 0, 1], L[:, 1, 0] = 1.0, -1.0\n"
+        "    L[:, 1, 2], L[:, 2, 1] = P1, -P1\n"
+        "    L[:, 1, 3], L[:, 3, 1] = -P2, P2\n"
+        "    return L\n    ### END SOLUTION",
+        "x = torch.tensor([[0.8, 0.3, 1.2, 0.9]], dtype=torch.float64)\nL = piston_poisson(x)\n"
+        "assert L.shape == (1, 4, 4), 'one matrix per state'\n"
+        "assert torch.allclose(L, -L.transpose(1, 2)), 'L is antisymmetric'\n"
+        "assert torch.isclose(L[0, 0, 1] * x[0, 1], x[0, 1]), 'dq/dt = p'",
+        ("piston_poisson",),
+        _piston_inputs,
+        _piston_probe,
+        (Check(1, _piston_degenerate), Check(1, _piston_energy), Check(1, _piston_jacobi)),
+        ("ggd_tutorial.systems.GasPiston.poisson", "ggd_tutorial.systems.GasPiston.pressures"),
+        parameters={"c2": (1.5, (1.0, 2.0, 2.5, 3.0))},
+    ),
+]
+
+
 @dataclass(frozen=True)
 class Manual:
     """A derivation or open-ended question graded by hand: a Markdown answer cell worth ``points``,
@@ -1036,6 +1366,32 @@ MANUAL: dict[str, list[Manual]] = {
             ),
         ),
     ],
+    "generic": [
+        Manual(
+            "discrete-gradient-laws",
+            "Derive by hand: (a) why the step of Question 2 conserves $H$ exactly, for every $\\Delta t$, "
+            "once its implicit equation is solved; (b) $H_{n+1}-H_n$ for the implicit midpoint rule "
+            "$\\mathbf x_{n+1}=\\mathbf x_n+\\Delta t\\,J\\,\\nabla H(\\mathbf m)$ with your $k=<<k>>$, in terms "
+            "of $\\mathbf m$ and $\\boldsymbol\\delta=\\mathbf x_{n+1}-\\mathbf x_n$, and why it vanishes for a "
+            "quadratic $H$; (c) that the GENERIC step of the chapter, "
+            "$\\boldsymbol\\delta=\\Delta t\\,[P_{\\bar s}AP_{\\bar s}\\,\\bar{\\mathbf e}+Q_{\\bar e}\\,"
+            "\\partial_{\\mathbf y}\\Xi_0(\\mathbf m,Q_{\\bar e}\\bar{\\mathbf s})]$, never lowers $S$. "
+            "A few lines of Markdown with LaTeX.",
+            "(a) $H_{n+1}-H_n=\\bar\\nabla H\\cdot\\boldsymbol\\delta=\\Delta t\\,\\bar\\nabla H\\cdot J\\bar\\nabla H=0$ "
+            "($J$ antisymmetric). (b) Expanding about $\\mathbf m$, the odd terms remain: "
+            "$H_{n+1}-H_n=\\nabla H(\\mathbf m)\\cdot\\boldsymbol\\delta+\\tfrac{1}{24}V'''(m_q)\\,\\delta_q^3"
+            "=0+\\tfrac k4\\,m_q\\delta_q^3$; for a quadratic $H$, $V'''=0$. (c) "
+            "$S_{n+1}-S_n=\\bar{\\mathbf s}\\cdot\\boldsymbol\\delta=\\Delta t\\,[(P\\bar{\\mathbf s})\\cdot "
+            "A(P\\bar{\\mathbf e})+\\mathbf y\\cdot\\partial_{\\mathbf y}\\Xi_0(\\mathbf m,\\mathbf y)]$ with "
+            "$P\\bar{\\mathbf s}=0$, $\\mathbf y=Q_{\\bar e}\\bar{\\mathbf s}$ ($Q$ symmetric); convexity with "
+            "$\\Xi_0(\\mathbf m,0)=0$ gives $\\mathbf y\\cdot\\partial\\Xi_0\\ge\\Xi_0(\\mathbf m,\\mathbf y)\\ge0$.",
+            (
+                (1, "(a) the discrete-gradient identity and the antisymmetry of J, for any dt"),
+                (1, "(b) the defect (k/4) m_q delta_q^3 from the cubic term of the expansion; zero for quadratic H"),
+                (1, "(c) P s = 0 removes the reversible part, and convexity with Xi_0(m, 0) = 0 gives >= 0"),
+            ),
+        ),
+    ],
     "structure": [
         Manual(
             "noise-stride",
@@ -1063,4 +1419,5 @@ ASSIGNMENTS: dict[str, list[Question]] = {
     "diffusion": DIFFUSION,
     "structure": STRUCTURE,
     "own_system": OWN_SYSTEM,
+    "generic": GENERIC,
 }
