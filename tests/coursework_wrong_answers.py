@@ -269,6 +269,70 @@ WRONG: dict[str, list[tuple[str, str]]] = {
             "    L[:, 1, 2], L[:, 2, 1] = P1, -P1\n    L[:, 1, 3], L[:, 3, 1] = -P2, P2\n    return L",
         ),
     ],
+    "log-mean-mobility": [
+        (
+            "arithmetic mean of the rates",
+            "def mobility(c):\n    A, B, C, D = c.unbind(-1)\n"
+            "    rf, rb = torch.stack([A * B**2, C * D], -1), torch.stack([PARAMS['kb'] * C, A], -1)\n"
+            "    return (rf + rb) / 2",
+        ),
+        (
+            "geometric mean of the rates",
+            "def mobility(c):\n    A, B, C, D = c.unbind(-1)\n"
+            "    rf, rb = torch.stack([A * B**2, C * D], -1), torch.stack([PARAMS['kb'] * C, A], -1)\n"
+            "    return (rf * rb).sqrt()",
+        ),
+        (
+            "no limit at equilibrium",
+            "def mobility(c):\n    A, B, C, D = c.unbind(-1)\n"
+            "    rf, rb = torch.stack([A * B**2, C * D], -1), torch.stack([PARAMS['kb'] * C, A], -1)\n"
+            "    return (rf - rb) / torch.log(rf / rb)",
+        ),
+        (
+            "isclose with its default atol",
+            "def mobility(c):\n    A, B, C, D = c.unbind(-1)\n"
+            "    rf, rb = torch.stack([A * B**2, C * D], -1), torch.stack([PARAMS['kb'] * C, A], -1)\n"
+            "    close = torch.isclose(rf, rb)\n"
+            "    return torch.where(close, rf, (rf - rb) / torch.where(close, torch.ones_like(rf), torch.log(rf / rb)))",
+        ),
+        (
+            "the net rate, not the mobility",
+            "def mobility(c):\n    A, B, C, D = c.unbind(-1)\n"
+            "    return torch.stack([A * B**2 - PARAMS['kb'] * C, C * D - A], -1)",
+        ),
+    ],
+    "mixing-equilibrium": [
+        (
+            "the maximum without the constraint",
+            "def mixing_equilibrium(total):\n    c = torch.tensor([1.0, math.exp(-0.5 / PARAMS['aB'])], dtype=total.dtype)\n"
+            "    return c.expand(len(total), 2)",
+        ),
+        (
+            "the sign of b",
+            "def mixing_equilibrium(total):\n    a, b = PARAMS['aB'], -0.5\n    log_n = torch.log(total)\n"
+            "    lo, hi = torch.minimum(log_n - 1, (log_n - b - 1) / a), log_n.clone()\n    for _ in range(200):\n"
+            "        mid = (lo + hi) / 2\n        above = torch.logaddexp(mid, b + a * mid) > log_n\n"
+            "        hi, lo = torch.where(above, mid, hi), torch.where(above, lo, mid)\n"
+            "    return torch.stack([torch.exp(b + a * lo), torch.exp(lo)], -1)",
+        ),
+        (
+            "species swapped",
+            "def mixing_equilibrium(total):\n    a, b = PARAMS['aB'], 0.5\n    log_n = torch.log(total)\n"
+            "    lo, hi = torch.minimum(log_n - 1, (log_n - b - 1) / a), log_n.clone()\n    for _ in range(200):\n"
+            "        mid = (lo + hi) / 2\n        above = torch.logaddexp(mid, b + a * mid) > log_n\n"
+            "        hi, lo = torch.where(above, mid, hi), torch.where(above, lo, mid)\n"
+            "    return torch.stack([torch.exp(lo), torch.exp(b + a * lo)], -1)",
+        ),
+        (
+            "bisection on a fixed bracket",
+            "def mixing_equilibrium(total):\n    a, b = PARAMS['aB'], 0.5\n"
+            "    lo, hi = torch.zeros_like(total), torch.full_like(total, 10.0)\n    for _ in range(200):\n"
+            "        mid = (lo + hi) / 2\n        above = mid + math.exp(b) * mid**a > total\n"
+            "        hi, lo = torch.where(above, mid, hi), torch.where(above, lo, mid)\n"
+            "    return torch.stack([math.exp(b) * lo**a, lo], -1)",
+        ),
+        ("an equal split", "def mixing_equilibrium(total):\n    return torch.stack([total / 2, total / 2], -1)"),
+    ],
 }
 
 TAMPERING: dict[str, list[tuple[str, str]]] = {
@@ -389,6 +453,24 @@ TAMPERING: dict[str, list[tuple[str, str]]] = {
             "def piston_poisson(x):\n    return g.systems.GasPiston(heat_capacity=1.5).poisson(x)",
         ),
     ],
+    "log-mean-mobility": [
+        ("the package's mobility", "def mobility(c):\n    return g.MassActionKinetics.thesis_example().mobility(c)"),
+        (
+            "the package's private log mean",
+            "from ggd_tutorial.systems import _log_mean\ndef mobility(c):\n    A, B, C, D = c.unbind(-1)\n"
+            "    return _log_mean(torch.stack([A * B**2, C * D], -1), torch.stack([PARAMS['kb'] * C, A], -1))",
+        ),
+    ],
+    "mixing-equilibrium": [
+        (
+            "the package's relaxation",
+            "def mixing_equilibrium(total):\n    a = PARAMS['aB']\n"
+            "    S = lambda c: (c[:, 0] - c[:, 0] * torch.log(c[:, 0])) + a * (c[:, 1] - c[:, 1] * torch.log(c[:, 1])) - 0.5 * c[:, 1]\n"
+            "    xi = lambda c, y: 0.5 * (y[:, 1] - y[:, 0]) ** 2\n"
+            "    model = g.GradientDynamicsModel(2, entropy=S, dissipation=xi).double()\n"
+            "    return g.equilibria.relax(model, torch.stack([total / 2, total / 2], -1))[0]",
+        ),
+    ],
 }
 
 # The book's own answers, right only for the book's parameters: each must lose points for a student
@@ -418,6 +500,15 @@ BOOK_ANSWERS: dict[str, str] = {
         "    L = torch.zeros(x.shape[0], 4, 4, dtype=x.dtype)\n    L[:, 0, 1], L[:, 1, 0] = 1.0, -1.0\n"
         "    L[:, 1, 2], L[:, 2, 1] = P1, -P1\n    L[:, 1, 3], L[:, 3, 1] = -P2, P2\n    return L"
     ),
+    "log-mean-mobility": (
+        "def mobility(c):\n    A, B, C, D = c.unbind(-1)\n"
+        "    lf, lb = torch.stack([torch.log(A) + 2 * torch.log(B), torch.log(C) + torch.log(D)], -1), torch.stack([torch.log(C), torch.log(A)], -1)\n"
+        "    u = (lf - lb) / 2\n    small = u.abs() < 1e-4\n"
+        "    return torch.exp((lf + lb) / 2) * torch.where(small, 1 + u**2 / 6, torch.sinh(u) / torch.where(small, 1.0, u))"
+    ),
+    "mixing-equilibrium": (
+        "def mixing_equilibrium(total):\n    cb = total / (1 + math.exp(0.5))\n    return torch.stack([total - cb, cb], -1)"
+    ),
 }
 
 CORRECT: dict[str, str] = {
@@ -442,5 +533,18 @@ CORRECT: dict[str, str] = {
         "        d2 = (d * d).sum(-1, keepdim=True)\n"
         "        corr = torch.where(d2 > 0, k / 4 * m[:, :1] * d[:, :1] ** 3 / torch.where(d2 > 0, d2, 1.0), 0.0)\n"
         "        y = x + dt * J(grad(m) + corr * d)\n    return y"
+    ),
+    "log-mean-mobility": (
+        "def mobility(c):\n    A, B, C, D = c.unbind(-1)\n"
+        "    rf, rb = torch.stack([A * B**2, C * D], -1), torch.stack([PARAMS['kb'] * C, A], -1)\n"
+        "    gap = torch.log(rf) - torch.log(rb)\n    close = gap.abs() < 1e-6\n"
+        "    return torch.where(close, (rf + rb) / 2, (rf - rb) / torch.where(close, torch.ones_like(gap), gap))"
+    ),
+    "mixing-equilibrium": (
+        "def mixing_equilibrium(total):\n    a, b = PARAMS['aB'], 0.5\n"
+        "    lo, hi = torch.zeros_like(total), total.clone()  # c_B, in [0, N]\n    for _ in range(1100):\n"
+        "        mid = (lo + hi) / 2\n        above = mid + math.exp(b) * mid**a > total\n"
+        "        hi, lo = torch.where(above, mid, hi), torch.where(above, lo, mid)\n"
+        "    return torch.stack([math.exp(b) * hi**a, hi], -1)"
     ),
 }

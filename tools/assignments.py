@@ -1310,6 +1310,197 @@ GENERIC = [
 ]
 
 
+# ---------------------------------------------------------------------------------------------
+# kinetics_priors
+
+
+def _log_rates(c: torch.Tensor, kb: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """ln r_f and ln r_b of A + 2B <-> C (k_f = 1, k_b = kb) and C + D <-> A (k_f = k_b = 1), (n, 2) each."""
+    lc = torch.log(c)
+    forward = torch.stack([lc[:, 0] + 2 * lc[:, 1], lc[:, 2] + lc[:, 3]], -1)
+    backward = torch.stack([math.log(kb) + lc[:, 2], lc[:, 0]], -1)
+    return forward, backward
+
+
+def _mobility_ref(c: torch.Tensor, kb: float) -> torch.Tensor:
+    lf, lb = _log_rates(c, kb)
+    u = (lf - lb) / 2
+    small = u.abs() < 1e-4
+    ratio = torch.where(small, 1 + u**2 / 6 + u**4 / 120, torch.sinh(u) / torch.where(small, torch.ones_like(u), u))
+    return torch.exp((lf + lb) / 2) * ratio
+
+
+_KB = (1.0, (0.5, 2.0, 4.0, 8.0))
+
+
+def _balanced(kb: float, seed: int) -> torch.Tensor:
+    """States at which both reactions are balanced (20), then 20 within 1e-12 to 1e-6 of that."""
+    gen = _rng(seed)
+    A = 0.2 + 1.8 * torch.rand(20, generator=gen, dtype=torch.float64)
+    B = 0.5 + torch.rand(20, generator=gen, dtype=torch.float64)
+    C = A * B**2 / kb
+    exact = torch.stack([A, B, C, A / C], -1)
+    near = exact.clone()
+    near[:, 2] *= 1 + torch.logspace(-12, -6, 20, dtype=torch.float64)
+    return torch.cat([exact, near])
+
+
+def _slow(kb: float, seed: int) -> torch.Tensor:
+    """States with small rates (c_A and c_C from 1e-8 to 1e-4): 20 random, 20 within 1e-3 to 1e-1 of balance."""
+    gen = _rng(seed)
+    A = torch.exp(math.log(1e-8) + math.log(1e4) * torch.rand(40, generator=gen, dtype=torch.float64))
+    B = 0.5 + torch.rand(40, generator=gen, dtype=torch.float64)
+    off = torch.logspace(-3, -1, 20, dtype=torch.float64) * torch.tensor([1.0, -1.0], dtype=torch.float64).repeat(10)
+    C = A * B**2 / kb * torch.cat([torch.exp(4 * torch.randn(20, generator=gen, dtype=torch.float64)), 1 + off])
+    D = kb / B**2 * torch.cat([torch.exp(torch.randn(20, generator=gen, dtype=torch.float64)), 1 - off])
+    return torch.stack([A, B, C, D], -1)
+
+
+def _mobility_inputs() -> dict:
+    gen = _rng(28)
+    values = (_KB[0], *_KB[1])
+    return {
+        "away": torch.exp(math.log(0.05) + math.log(40) * torch.rand(60, 4, generator=gen, dtype=torch.float64)),
+        "balanced": {f"{kb:g}": _balanced(kb, 29 + i) for i, kb in enumerate(values)},
+        "small": {f"{kb:g}": _slow(kb, 39 + i) for i, kb in enumerate(values)},
+    }
+
+
+def _mobility_probe(ns: dict, inp: dict) -> dict:
+    fn = ns["mobility"]
+    return {
+        "away": call(fn, inp["away"]),
+        "balanced": {kb: call(fn, c) for kb, c in inp["balanced"].items()},
+        "small": {kb: call(fn, c) for kb, c in inp["small"].items()},
+    }
+
+
+def _mobility_case(key: str, what: str, rtol: float) -> Callable[[dict, dict], None]:
+    def test(inp: dict, out: dict) -> None:
+        kb = _param(inp, "kb")
+        c = inp[key][f"{kb:g}"] if isinstance(inp[key], dict) else inp[key]
+        result = out[key].get(f"{kb:g}") if isinstance(inp[key], dict) else out[key]
+        got = _tensor(result, "mobility(c)", (c.shape[0], 2))
+        _close(got, _mobility_ref(c, kb), what, rtol=rtol, atol=0.0)
+
+    return test
+
+
+_B_MIX = 0.5
+
+
+def _mixing_ref(total: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    """The maximum of S on c_A + c_B = N: c_A = exp(b) c_B^a, by bisection on u = ln c_B."""
+    log_n = torch.log(total)
+    lo = torch.minimum(log_n - 1, (log_n - b - 1) / a)
+    hi = log_n.clone()
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        above = torch.logaddexp(mid, b + a * mid) > log_n
+        hi, lo = torch.where(above, mid, hi), torch.where(above, lo, mid)
+    u = (lo + hi) / 2
+    return torch.stack([torch.exp(b + a * u), torch.exp(u)], -1)
+
+
+def _mixing_inputs() -> dict:
+    return {
+        "moderate": torch.linspace(0.1, 10, 40, dtype=torch.float64),
+        "extreme": torch.logspace(-8, 8, 33, dtype=torch.float64),
+    }
+
+
+def _mixing_probe(ns: dict, inp: dict) -> dict:
+    return {k: call(ns["mixing_equilibrium"], inp[k]) for k in ("moderate", "extreme")}
+
+
+def _mixing_got(inp: dict, out: dict, key: str) -> torch.Tensor:
+    c = _tensor(out[key], "mixing_equilibrium(total)", (inp[key].shape[0], 2))
+    if not torch.isfinite(c).all() or (c <= 0).any():
+        raise Wrong("mixing_equilibrium(total): every concentration must be finite and positive")
+    return c
+
+
+def _mixing_conserves(inp: dict, out: dict) -> None:
+    for key in ("moderate", "extreme"):
+        c = _mixing_got(inp, out, key)
+        _close(c.sum(-1), inp[key], "c_A + c_B: the reaction conserves it", rtol=1e-10, atol=0.0)
+
+
+def _mixing_balance(inp: dict, out: dict) -> None:
+    c = _mixing_got(inp, out, "moderate")
+    a = _param(inp, "aB")
+    gap = (torch.log(c[:, 0]) - a * torch.log(c[:, 1]) - _B_MIX).abs()
+    if gap.max() > 1e-9:
+        raise Wrong(f"the affinity of A <-> B is not zero at {int((gap > 1e-9).sum())} of {len(gap)} totals")
+
+
+def _mixing_extreme(inp: dict, out: dict) -> None:
+    c = _mixing_got(inp, out, "extreme")
+    expected = _mixing_ref(inp["extreme"], _param(inp, "aB"), _B_MIX)
+    _close(c, expected, "the equilibrium for totals from 1e-8 to 1e8", rtol=1e-9, atol=0.0)
+
+
+KINETICS_PRIORS = [
+    Question(
+        "log-mean-mobility",
+        "Take the reactions of this chapter, $A+2B\\rightleftharpoons C$ and $C+D\\rightleftharpoons A$, "
+        "with the mass-action rate constants $k_{f,1}=k_{f,2}=k_{b,2}=1$ and $k_{b,1}=<<kb>>$ "
+        "(`PARAMS['kb']`). Write `mobility(c)` for concentrations of shape (n, 4) (species A, B, C, D): "
+        "the mobility $L_n=J_n/X_n$ of each reaction, shape (n, 2), with $J_n=r_{f,n}-r_{b,n}$ its net "
+        "forward rate and $X_n=\\ln(r_{f,n}/r_{b,n})$ its affinity: the function that the mobility prior "
+        "of this chapter learns. It must be accurate (relative $10^{-8}$) at and near equilibrium, where "
+        "$J_n=X_n=0$, and where the rates are small (concentrations down to $10^{-8}$).",
+        "def mobility(c):\n    ### BEGIN SOLUTION\n    A, B, C, D = torch.log(c).unbind(-1)\n"
+        "    log_f = torch.stack([A + 2 * B, C + D], -1)\n"
+        "    log_b = torch.stack([math.log(PARAMS['kb']) + C, A], -1)\n"
+        "    u = (log_f - log_b) / 2  # L = sqrt(r_f r_b) sinh(u) / u\n"
+        "    small = u.abs() < 1e-4\n"
+        "    ratio = torch.where(small, 1 + u**2 / 6, torch.sinh(u) / torch.where(small, torch.ones_like(u), u))\n"
+        "    return torch.exp((log_f + log_b) / 2) * ratio\n    ### END SOLUTION",
+        "c = torch.tensor([[0.5, 0.8, 0.3, 1.2], [1e-5, 2e-6, 3e-6, 1e-6]], dtype=torch.float64)\nL = mobility(c)\n"
+        "assert L.shape == (2, 2), 'one mobility per state and reaction'\n"
+        "assert torch.isfinite(L).all() and (L > 0).all(), 'a mobility is finite and positive'",
+        ("mobility",),
+        _mobility_inputs,
+        _mobility_probe,
+        (
+            Check(1, _mobility_case("away", "L at 60 states away from equilibrium", 1e-8)),
+            Check(1, _mobility_case("balanced", "L at and near equilibrium", 1e-8)),
+            Check(1, _mobility_case("small", "L where the rates are small (c_A, c_C from 1e-8 to 1e-4)", 1e-8)),
+        ),
+        ("ggd_tutorial.systems.MassActionKinetics.mobility", "ggd_tutorial.systems._log_mean"),
+        parameters={"kb": _KB},
+    ),
+    Question(
+        "mixing-equilibrium",
+        "A model with the mixing prior, learned for the single reaction $A\\rightleftharpoons B$, has the "
+        "entropy $S(\\mathbf c)=\\sum_i a_i(c_i-c_i\\ln c_i)-\\sum_i b_ic_i$ with $a_A=1$, $a_B=<<aB>>$ "
+        "(`PARAMS['aB']`), $b_A=0$ and $b_B=0.5$. It relaxes to the maximum of $S$ on the line "
+        "$c_A+c_B=N$. Write `mixing_equilibrium(total)`: for a tensor of totals $N$ of shape (n,), "
+        "from $10^{-8}$ to $10^{8}$, that equilibrium $(c_A,c_B)$, shape (n, 2), to a relative $10^{-9}$.",
+        "def mixing_equilibrium(total):\n    ### BEGIN SOLUTION\n    a, b = PARAMS['aB'], 0.5\n"
+        "    # equal conjugates: ln c_A = a ln c_B + b; bisection on u = ln c_B, c_A + c_B growing in u\n"
+        "    log_n = torch.log(total)\n"
+        "    lo, hi = torch.minimum(log_n - 1, (log_n - b - 1) / a), log_n.clone()\n"
+        "    for _ in range(200):\n        mid = (lo + hi) / 2\n"
+        "        above = torch.logaddexp(mid, b + a * mid) > log_n\n"
+        "        hi, lo = torch.where(above, mid, hi), torch.where(above, lo, mid)\n"
+        "    u = (lo + hi) / 2\n"
+        "    return torch.stack([torch.exp(b + a * u), torch.exp(u)], -1)\n    ### END SOLUTION",
+        "total = torch.tensor([1.0, 2.0], dtype=torch.float64)\nc = mixing_equilibrium(total)\n"
+        "assert c.shape == (2, 2), 'one state (c_A, c_B) per total'\n"
+        "assert (c > 0).all(), 'concentrations are positive'\n"
+        "assert torch.allclose(c.sum(-1), total), 'the reaction conserves c_A + c_B'",
+        ("mixing_equilibrium",),
+        _mixing_inputs,
+        _mixing_probe,
+        (Check(1, _mixing_conserves), Check(1, _mixing_balance), Check(1, _mixing_extreme)),
+        ("ggd_tutorial.equilibria.relax",),
+        parameters={"aB": (1.0, (0.5, 1.5, 2.0, 3.0))},
+    ),
+]
+
+
 @dataclass(frozen=True)
 class Manual:
     """A derivation or open-ended question graded by hand: a Markdown answer cell worth ``points``,
@@ -1363,6 +1554,32 @@ MANUAL: dict[str, list[Manual]] = {
                 (1, "ln(k_f/k_b) written as a linear function of the stoichiometry"),
                 (1, "the sum around the cycle vanishes because the cycle's columns add up to zero"),
                 (1, "the driven cycle: no state with every reaction balanced, a steady current, so no GGD"),
+            ),
+        ),
+    ],
+    "kinetics_priors": [
+        Manual(
+            "data-or-optimization",
+            "Open-ended: over ten seeds a model's test MSE spreads over a factor of 20, and 70 % of it sits on "
+            "the two test trajectories that start below the training range. Describe two measurements, with "
+            "this chapter's tools, that tell whether a prior, a larger budget or simply more seeds is what it "
+            "needs; for each, say which outcome points to a limit of the data (extrapolation) and which to a "
+            "limit of the optimization. How would you report the result? A few sentences.",
+            "(1) The share of the error outside the training range (`g.metrics.extrapolation_share`) in every "
+            "run, before and after a larger budget: if it stays high while the error inside the range falls, "
+            "the limit is extrapolation, which a prior that knows the behaviour there (the mixing term, a "
+            "mobility of ln c) removes and the budget does not. (2) Vary one thing at a time over seeds: the "
+            "initial weights with the subsample fixed, the subsample with the weights fixed, and twice the "
+            "iterations; a spread that comes from both and shrinks with the budget (a loss still falling at the "
+            "end) is the optimization. Report the range over seeds (and thread counts), the worst run, and "
+            "assert levels at the worst run, never one run.",
+            (
+                (
+                    1,
+                    "a measurement of where the error sits (outside/inside the training range) and what a high share means",
+                ),
+                (1, "seeds split into weights and subsample, or the budget varied: what a spread that shrinks means"),
+                (1, "statistics over seeds: the range and the worst run reported, no conclusion from one run"),
             ),
         ),
     ],
@@ -1421,3 +1638,6 @@ ASSIGNMENTS: dict[str, list[Question]] = {
     "own_system": OWN_SYSTEM,
     "generic": GENERIC,
 }
+
+# KINETICS_PRIORS and MANUAL["kinetics_priors"] are complete; the chapter joins ASSIGNMENTS when
+# book/kinetics_priors.md has exercises (the coursework tests expect assignments only for chapters with them).
