@@ -124,11 +124,22 @@ WRONG: dict[str, list[tuple[str, str]]] = {
         ("c for c*", "def analytic_production(system, c):\n    return (c * system.velocity(c)).sum(-1)"),
         ("no sum", "def analytic_production(system, c):\n    return system.conjugate(c) * system.velocity(c)"),
     ],
-    "log-mean": [
-        ("arithmetic", "def my_log_mean(a, b):\n    return (a + b) / 2"),
-        ("geometric", "def my_log_mean(a, b):\n    return (a * b).sqrt()"),
-        ("no limit", "def my_log_mean(a, b):\n    return (b - a) / (torch.log(b) - torch.log(a))"),
-        ("order flipped", "def my_log_mean(a, b):\n    return (b - a) / (torch.log(a) - torch.log(b) + 1e-300)"),
+    "edge-mobility": [
+        ("arithmetic", "def edge_mobility(a, b):\n    return (a + b) / 2 / (1 + PARAMS['kappa'] * (a + b) / 2)"),
+        ("geometric", "def edge_mobility(a, b):\n    g = (a * b).sqrt()\n    return g / (1 + PARAMS['kappa'] * g)"),
+        (
+            "no limit",
+            "def edge_mobility(a, b):\n    return (b - a) / (torch.log(b) - torch.log(a) + PARAMS['kappa'] * (b - a))",
+        ),
+        (
+            "order flipped",
+            "def edge_mobility(a, b):\n"
+            "    return (b - a) / (torch.log(a) - torch.log(b) - PARAMS['kappa'] * (b - a) + 1e-300)",
+        ),
+        (
+            "the difference of the conjugates, not its inverse",
+            "def edge_mobility(a, b):\n    return torch.log(b) - torch.log(a) + PARAMS['kappa'] * (b - a)",
+        ),
     ],
     "decay-rate": [
         ("continuum", "def decay_rate(k, D, h):\n    return 4 * math.pi**2 * k**2 * D"),
@@ -351,10 +362,19 @@ TAMPERING: dict[str, list[tuple[str, str]]] = {
     "entropy-production": [
         ("the package's method", "def production(model, x):\n    return model.entropy_production(x)"),
         ("the package's metric", "def production(model, x):\n    return g.entropy_production(model, x)"),
+        (
+            "the package's method, rescaled",
+            "def production(model, x):\n    return PARAMS['a'] ** 2 * model.entropy_production(x)",
+        ),
     ],
     "positive-weight": [
         ("the package's function", "def my_positive(raw):\n    return g.networks.positive_weight(raw, 5.0)"),
         ("a reference kept at import", "_keep = g.positive_weight\ndef my_positive(raw):\n    return _keep(raw)"),
+        (
+            "the package's function, moved to the knee",
+            "def my_positive(raw):\n    knee = PARAMS['knee']\n"
+            "    return g.networks.positive_weight(raw - knee, PARAMS['eps'] - knee)",
+        ),
     ],
     "vonn-shift": [
         (
@@ -379,6 +399,11 @@ TAMPERING: dict[str, list[tuple[str, str]]] = {
             "the package's property",
             "def my_rate_constants(nu, Q, W0):\n    return g.MassActionKinetics(nu, W0=W0, Q=Q).rate_constants",
         ),
+        (
+            "the package's property, Q shifted by ln c0",
+            "def my_rate_constants(nu, Q, W0):\n"
+            "    return g.MassActionKinetics(nu, W0=W0, Q=Q - math.log(PARAMS['c0'])).rate_constants",
+        ),
     ],
     "analytic-production": [
         (
@@ -386,10 +411,17 @@ TAMPERING: dict[str, list[tuple[str, str]]] = {
             "def analytic_production(system, c):\n    return g.true_entropy_rate(system, system.velocity, c)",
         ),
     ],
-    "log-mean": [
+    "edge-mobility": [
         (
-            "the package's private helper",
-            "from ggd_tutorial.systems import _log_mean\ndef my_log_mean(a, b):\n    return _log_mean(b, a)",
+            "the package's private log mean",
+            "from ggd_tutorial.systems import _log_mean\ndef edge_mobility(a, b):\n"
+            "    lam = _log_mean(b, a)\n    return lam / (1 + PARAMS['kappa'] * lam)",
+        ),
+        (
+            "the package's edge mobility",
+            "def edge_mobility(a, b):\n"
+            "    lam = g.FickianDiffusion(points=3, entropy='boltzmann').edge_mobility(torch.stack([a, b, b], -1))[:, 0]\n"
+            "    return lam / (1 + PARAMS['kappa'] * lam)",
         ),
     ],
     "decay-rate": [
@@ -477,9 +509,33 @@ TAMPERING: dict[str, list[tuple[str, str]]] = {
 # whose parameters differ (every parameter a student can draw differs from the book's).
 BOOK_ANSWERS: dict[str, str] = {
     "cosh-dual": "def my_cosh_dual(v):\n    return v * torch.asinh(v) - torch.sqrt(1 + v**2) + 1",
-    "positive-weight": (
-        "def my_positive(raw):\n    return torch.where(raw >= 0, raw + math.exp(-5.0), torch.exp(torch.clamp(raw, max=0) - 5.0))"
+    "entropy-production": "def production(model, x):\n    return (model.conjugate(x) * model(x)).sum(-1)",
+    "positive-weight": (  # eps taken from PARAMS: the knee alone must make it lose
+        "import math\n\ndef my_positive(raw, eps=PARAMS['eps']):\n"
+        "    return torch.where(raw >= 0, raw + math.exp(-eps), torch.exp(torch.clamp(raw, max=0) - eps))"
     ),
+    "vonn-shift": (  # the book's shift, applied to the question's psi
+        "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+        "def xi(x, y):\n    y0 = torch.zeros_like(y, requires_grad=True)\n"
+        "    (g0,) = torch.autograd.grad(psi(x, y0).sum(), y0, create_graph=True)\n"
+        "    return psi(x, y) - psi(x, torch.zeros_like(y)) - (y * g0).sum(-1)"
+    ),
+    "rk4-step": (
+        "import math\n\ndef my_rk4_step(f, x, dt):\n"
+        "    k1 = f(x); k2 = f(x + dt / 2 * k1); k3 = f(x + dt / 2 * k2); k4 = f(x + dt * k3)\n"
+        "    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)"
+    ),
+    "rate-constants": (
+        "def my_rate_constants(nu, Q, W0):\n    a = ((Q + 1)[:, None] * nu).sum(0) / 2\n"
+        "    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)"
+    ),
+    "edge-mobility": (  # the book's log mean, under the question's name
+        "def my_log_mean(a, b):\n    close = torch.isclose(a, b)\n"
+        "    ratio = torch.where(close, torch.ones_like(a), torch.log(b / a))\n"
+        "    return torch.where(close, a, (b - a) / ratio)\n\nedge_mobility = my_log_mean"
+    ),
+    "decay-rate": ("import math\n\ndef decay_rate(k, D, h):\n    return 4 * D / h**2 * math.sin(math.pi * k * h) ** 2"),
+    "conserving-projection": "P = torch.tensor([[1.0, 0.0], [-1.0, 1.0], [0.0, -1.0]])",
     "particle-production": "def particle_production(x, gamma):\n    return gamma * (x**2).sum(-1)",
     "noise-mse": "def noise_mse(sigma, dt):\n    return sigma**2 / (2 * dt**2)",
     "poisson-projection": (
@@ -516,9 +572,44 @@ CORRECT: dict[str, str] = {
         "def my_cosh_dual(v):\n    a = PARAMS['a']\n    y = torch.asinh(a * v) / a  # where v = Xi'(y)\n"
         "    return v * y - (torch.cosh(a * y) - 1) / a**2"
     ),
+    "entropy-production": (
+        "def production(model, x):\n    a = PARAMS['a']\n    y = (a * model.conjugate(x)).detach().requires_grad_(True)\n"
+        "    (xdot,) = torch.autograd.grad(model.dissipation(x, y).sum(), y)\n    return a * (model.conjugate(x) * xdot).sum(-1)"
+    ),
+    "positive-weight": (
+        "def my_positive(raw):\n    eps, t = PARAMS['eps'], PARAMS['knee']\n    shifted = raw - t\n"
+        "    scaled = torch.where(shifted >= 0, 1 + shifted * math.exp(eps - t), torch.exp(torch.clamp(shifted, max=0)))\n"
+        "    return math.exp(t - eps) * scaled  # w / w(t)"
+    ),
+    "vonn-shift": (
+        "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+        "def xi(x, y):\n    y0 = torch.zeros_like(y)\n    y0[..., 0] = PARAMS['b']\n"
+        "    slope = torch.softmax(y0 + x, -1) + x  # dPsi/dy, by hand\n"
+        "    return psi(x, y) - psi(x, y0) - ((y - y0) * slope).sum(-1)"
+    ),
     "rk4-step": (
-        "def my_rk4_step(f, x, dt):\n    k = [f(x)]\n    for c in (0.5, 0.5, 1.0):\n        k.append(f(x + c * dt * k[-1]))\n"
-        "    return x + dt * (k[0] + 2 * k[1] + 2 * k[2] + k[3]) / 6"
+        "def my_rk4_step(f, x, dt):\n    lam = PARAMS['lam']\n    k1 = f(x)\n    k2 = f(x + 0.5 * dt * k1)\n"
+        "    k3 = f(x + dt * (k1 * (lam - 1) + k2) / (2 * lam))\n    k4 = f(x + dt * (k2 + lam * (k3 - k2)))\n"
+        "    return x + dt * (k1 + k4 + 2 * (2 - lam) * k2 + 2 * lam * k3) / 6"
+    ),
+    "rate-constants": (
+        "def my_rate_constants(nu, Q, W0):\n    c0 = PARAMS['c0']\n"
+        "    ratio = torch.exp(-(nu * (Q + 1)[:, None]).sum(0)) * c0 ** nu.sum(0)  # k_f / k_b\n"
+        "    return W0 / 4 * ratio.sqrt(), W0 / 4 / ratio.sqrt()"
+    ),
+    "edge-mobility": (
+        "def edge_mobility(a, b):\n    kappa = PARAMS['kappa']\n    close = torch.isclose(a, b)\n"
+        "    gap = torch.where(close, torch.ones_like(a), torch.log(b / a) + kappa * (b - a))\n"
+        "    return torch.where(close, (a + b) / 2 / (1 + kappa * (a + b) / 2), (b - a) / gap)"
+    ),
+    "decay-rate": (
+        "import cmath\n\ndef decay_rate(k, D, h):\n    theta = PARAMS['theta']\n"
+        "    z = lambda m: cmath.exp(2j * math.pi * k * m * h)  # the mode, shifted by m cells\n"
+        "    stencil = z(1) + z(-1) - 2 + theta * (z(2) + z(-2) - 2)\n"
+        "    return -D * stencil.real / ((1 + 4 * theta) * h**2)"
+    ),
+    "conserving-projection": (
+        "n = PARAMS['bodies']\nP = torch.cat([torch.ones(1, n - 1), -torch.eye(n - 1)]).double()  # e_1 - e_j"
     ),
     "heat-production": (
         "def heat_production(U):\n    U = U.clone().requires_grad_(True)\n"
@@ -547,4 +638,153 @@ CORRECT: dict[str, str] = {
         "        hi, lo = torch.where(above, mid, hi), torch.where(above, lo, mid)\n"
         "    return torch.stack([math.exp(b) * hi**a, hi], -1)"
     ),
+}
+
+# Mistakes that the book's parameters do not show (there they are right, or the book's own answer):
+# each must lose its question for a student with their own parameters.
+WRONG_FOR_OWN_PARAMETERS: dict[str, list[tuple[str, str]]] = {
+    "entropy-production": [
+        (
+            "the model's production, times a",
+            "def production(model, x):\n    return PARAMS['a'] * (model.conjugate(x) * model(x)).sum(-1)",
+        ),
+        (
+            "the flow of the pair, the production of S",
+            "def production(model, x):\n    y = PARAMS['a'] * model.conjugate(x)\n"
+            "    return (model.conjugate(x) * model.dissipation_gradient(x, y)).sum(-1)",
+        ),
+        (
+            "a quadratic Xi assumed",
+            "def production(model, x):\n    return PARAMS['a'] ** 2 * (model.conjugate(x) * model(x)).sum(-1)",
+        ),
+    ],
+    "positive-weight": [
+        (
+            "the constant without -t",
+            "def my_positive(raw):\n    eps, t = PARAMS['eps'], PARAMS['knee']\n"
+            "    return torch.where(raw >= t, raw + math.exp(t - eps), torch.exp(torch.clamp(raw, max=t) - eps))",
+        ),
+        (
+            "clamped at 0, not at the knee",
+            "def my_positive(raw):\n    eps, t = PARAMS['eps'], PARAMS['knee']\n"
+            "    return torch.where(raw >= t, raw - t + math.exp(t - eps), torch.exp(torch.clamp(raw, max=0) - eps))",
+        ),
+        (
+            "the line from 0, the curve up to the knee",
+            "def my_positive(raw):\n    eps, t = PARAMS['eps'], PARAMS['knee']\n"
+            "    return torch.where(raw >= t, raw + math.exp(-eps), torch.exp(torch.clamp(raw, max=t) - eps))",
+        ),
+    ],
+    "vonn-shift": [
+        (
+            "the slope at 0, the value at y0",
+            "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+            "def xi(x, y):\n    y0 = torch.zeros_like(y)\n    y0[..., 0] = PARAMS['b']\n"
+            "    z = torch.zeros_like(y, requires_grad=True)\n"
+            "    (slope,) = torch.autograd.grad(psi(x, z).sum(), z, create_graph=True)\n"
+            "    return psi(x, y) - psi(x, y0) - ((y - y0) * slope).sum(-1)",
+        ),
+        (
+            "the tangent plane without -y0",
+            "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+            "def xi(x, y):\n    y0 = torch.zeros_like(y)\n    y0[..., 0] = PARAMS['b']\n    y0.requires_grad_(True)\n"
+            "    (slope,) = torch.autograd.grad(psi(x, y0).sum(), y0, create_graph=True)\n"
+            "    return psi(x, y) - psi(x, y0) - (y * slope).sum(-1)",
+        ),
+        (
+            "PARAMS patched to the book's point",
+            "PARAMS['b'] = 0.0\n\ndef psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
+            "def xi(x, y):\n    y0 = torch.zeros_like(y)\n    y0[..., 0] = PARAMS['b']\n    y0.requires_grad_(True)\n"
+            "    (slope,) = torch.autograd.grad(psi(x, y0).sum(), y0, create_graph=True)\n"
+            "    return psi(x, y) - psi(x, y0) - ((y - y0) * slope).sum(-1)",
+        ),
+    ],
+    "rk4-step": [
+        (
+            "the classical stages, the tableau's weights",
+            "def my_rk4_step(f, x, dt):\n    lam = PARAMS['lam']\n    k1 = f(x)\n    k2 = f(x + dt / 2 * k1)\n"
+            "    k3 = f(x + dt / 2 * k2)\n    k4 = f(x + dt * k3)\n"
+            "    return x + dt / 6 * (k1 + (4 - 2 * lam) * k2 + 2 * lam * k3 + k4)",
+        ),
+        (
+            "the tableau's stages, the classical weights",
+            "def my_rk4_step(f, x, dt):\n    lam = PARAMS['lam']\n    k1 = f(x)\n    k2 = f(x + dt / 2 * k1)\n"
+            "    k3 = f(x + dt * ((0.5 - 0.5 / lam) * k1 + 0.5 / lam * k2))\n    k4 = f(x + dt * ((1 - lam) * k2 + lam * k3))\n"
+            "    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)",
+        ),
+        (
+            "1 / (2 lam) read as lam / 2",
+            "def my_rk4_step(f, x, dt):\n    lam = PARAMS['lam']\n    k1 = f(x)\n    k2 = f(x + dt / 2 * k1)\n"
+            "    k3 = f(x + dt * ((0.5 - lam / 2) * k1 + lam / 2 * k2))\n    k4 = f(x + dt * ((1 - lam) * k2 + lam * k3))\n"
+            "    return x + dt / 6 * (k1 + (4 - 2 * lam) * k2 + 2 * lam * k3 + k4)",
+        ),
+    ],
+    "rate-constants": [
+        (
+            "the sign of ln c0",
+            "def my_rate_constants(nu, Q, W0):\n    a = ((Q + 1 + math.log(PARAMS['c0']))[:, None] * nu).sum(0) / 2\n"
+            "    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)",
+        ),
+        (
+            "ln c0 once per reaction, not per species",
+            "def my_rate_constants(nu, Q, W0):\n    a = ((Q + 1)[:, None] * nu).sum(0) / 2 - math.log(PARAMS['c0']) / 2\n"
+            "    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)",
+        ),
+        (
+            "c0 in the prefactor",
+            "def my_rate_constants(nu, Q, W0):\n    a = ((Q + 1)[:, None] * nu).sum(0) / 2\n"
+            "    return W0 / 4 * torch.exp(-a) / PARAMS['c0'], W0 / 4 * torch.exp(a) / PARAMS['c0']",
+        ),
+    ],
+    "edge-mobility": [
+        (
+            "the sign of kappa",
+            "def edge_mobility(a, b):\n    lam = (b - a) / (torch.log(b) - torch.log(a))\n"
+            "    lam = torch.where(torch.isclose(a, b), a, lam)\n    return lam / (1 - PARAMS['kappa'] * lam)",
+        ),
+        (
+            "the limit of the log mean at a == b",
+            "def edge_mobility(a, b):\n    kappa = PARAMS['kappa']\n    close = torch.isclose(a, b)\n"
+            "    gap = torch.where(close, torch.ones_like(a), torch.log(b / a) + kappa * (b - a))\n"
+            "    return torch.where(close, a, (b - a) / gap)",
+        ),
+        (
+            "kappa / 2 from the entropy",
+            "def edge_mobility(a, b):\n    lam = (b - a) / (torch.log(b) - torch.log(a))\n"
+            "    lam = torch.where(torch.isclose(a, b), a, lam)\n    return lam / (1 + PARAMS['kappa'] / 2 * lam)",
+        ),
+    ],
+    "decay-rate": [
+        (
+            "no normalization",
+            "def decay_rate(k, D, h):\n    theta = PARAMS['theta']\n"
+            "    return 4 * D / h**2 * (math.sin(math.pi * k * h) ** 2 + theta * math.sin(2 * math.pi * k * h) ** 2)",
+        ),
+        (
+            "the wide term at the near wavenumber",
+            "def decay_rate(k, D, h):\n    theta = PARAMS['theta']\n"
+            "    return 4 * D * (1 + theta) * math.sin(math.pi * k * h) ** 2 / ((1 + 4 * theta) * h**2)",
+        ),
+        (
+            "normalized by 1 + 2 theta",
+            "def decay_rate(k, D, h):\n    theta = PARAMS['theta']\n"
+            "    return 4 * D * (math.sin(math.pi * k * h) ** 2 + theta * math.sin(2 * math.pi * k * h) ** 2) / ((1 + 2 * theta) * h**2)",
+        ),
+    ],
+    "conserving-projection": [
+        (
+            "three bodies, as in the chapter",
+            "P = torch.tensor([[1.0, 0.0], [-1.0, 1.0], [0.0, -1.0]], dtype=torch.float64)",
+        ),
+        (
+            "one column too few",
+            "n = PARAMS['bodies']\nP = torch.zeros(n, n - 2, dtype=torch.float64)\nfor i in range(n - 2):\n"
+            "    P[i, i], P[i + 1, i] = 1.0, -1.0",
+        ),
+        (
+            "the last body left out",
+            "n = PARAMS['bodies']\nP = torch.zeros(n, n - 1, dtype=torch.float64)\nfor i in range(n - 2):\n"
+            "    P[i, i], P[i + 1, i] = 1.0, -1.0",
+        ),
+    ],
 }

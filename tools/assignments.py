@@ -281,12 +281,18 @@ def _production_probe(ns: dict, inp: dict) -> dict:
     return out
 
 
+def _production_ref(model, x: torch.Tensor, a: float) -> torch.Tensor:
+    """dS_a/dt of S_a = a S along the flow of the pair (a S, Xi): a x* . dXi/dy(x, a x*)."""
+    x_star = model.conjugate(x)
+    return (a * x_star * model.dissipation_gradient(x, a * x_star)).sum(-1).detach()
+
+
 def _production_case(i: int, what: str) -> Callable[[dict, dict], None]:
     def test(inp: dict, out: dict) -> None:
         model = _production_models()[i]
         model.load_state_dict(inp["states"][i])
         x = inp["x"][i]
-        expected = (model.conjugate(x) * model(x)).sum(-1).detach()
+        expected = _production_ref(model, x, _param(inp, "a"))
         got = _tensor(out[str(i)], "production(model, x)", expected.shape)
         _close(got, expected, what, rtol=1e-8, atol=1e-12)
 
@@ -313,13 +319,23 @@ GRADIENT_DYNAMICS = [
     ),
     Question(
         "entropy-production",
-        "For a `g.GradientDynamicsModel`, write `production(model, x)` returning the entropy "
-        "production $\\dot S=\\mathbf x^*\\cdot\\dot{\\mathbf x}$, one value per state, from "
-        "`model.conjugate` and `model(x)`; exercise `ex-second-law` shows it is never negative.",
+        "Measure the entropy in other units: $S_a=aS$ with $a = <<a>>$ (`PARAMS['a']`, the $a$ of "
+        "Question 1), and keep the dissipation potential $\\Xi$. The pair $(S_a,\\Xi)$ is again a "
+        "generalized gradient dynamics, with its own conjugate and its own velocity. For a "
+        "`g.GradientDynamicsModel` (its $S$ and $\\Xi$), write `production(model, x)`: the entropy "
+        "production $\\dot S_a$ along the flow of the pair $(S_a,\\Xi)$, one value per state, from "
+        "`model.conjugate` and `model.dissipation_gradient(x, y)` ($\\partial\\Xi/\\partial\\mathbf y$ "
+        "at $(\\mathbf x,\\mathbf y)$). With $a = 1$ it is the model's own production, which exercise "
+        "`ex-second-law` shows is never negative.",
         "def production(model, x):\n    ### BEGIN SOLUTION\n"
-        "    return (model.conjugate(x) * model(x)).sum(-1)\n    ### END SOLUTION",
+        "    a = PARAMS['a']\n"
+        "    conjugate = a * model.conjugate(x)  # dS_a/dx\n"
+        "    velocity = model.dissipation_gradient(x, conjugate)  # the flow of the pair (S_a, Xi)\n"
+        "    return (conjugate * velocity).sum(-1)\n    ### END SOLUTION",
         "torch.manual_seed(0)\nmodel = g.GradientDynamicsModel(3, hidden=(8,)).double()\n"
-        + _check("g.book.exercises.check_entropy_production(production, model)"),
+        "x = torch.randn(20, 3, dtype=torch.float64)\nrate = production(model, x)\n"
+        "assert rate.shape == (20,), 'one value per state'\n"
+        "assert (rate >= -1e-12).all(), 'the second law: never negative'",
         ("production",),
         _production_inputs,
         _production_probe,
@@ -336,8 +352,8 @@ GRADIENT_DYNAMICS = [
 # icnn
 
 
-def _positive_ref(raw: torch.Tensor, eps: float) -> torch.Tensor:
-    return torch.where(raw >= 0, raw + math.exp(-eps), torch.exp(torch.clamp(raw, max=0) - eps))
+def _positive_ref(raw: torch.Tensor, eps: float, knee: float) -> torch.Tensor:
+    return torch.where(raw >= knee, raw - knee + math.exp(knee - eps), torch.exp(torch.clamp(raw, max=knee) - eps))
 
 
 def _positive_inputs() -> dict:
@@ -355,20 +371,21 @@ def _positive_values(inp: dict, out: dict) -> None:
     got = _tensor(_value(out["mid"], "my_positive(raw)")["value"], "my_positive(raw)", inp["mid"].shape)
     if (got <= 0).any():
         raise Wrong("some weights are not positive")
-    _close(got, _positive_ref(inp["mid"], _param(inp, "eps")), "the weights on [-50, 50]", rtol=1e-9, atol=1e-300)
+    expected = _positive_ref(inp["mid"], _param(inp, "eps"), _param(inp, "knee"))
+    _close(got, expected, "the weights on [-50, 50]", rtol=1e-9, atol=1e-300)
 
 
 def _positive_extreme(inp: dict, out: dict) -> None:
     result = _value(out["far"], "my_positive(raw)")
     got = _tensor(result["value"], "my_positive(raw)", inp["far"].shape)
-    _close(got, _positive_ref(inp["far"], _param(inp, "eps")), "the weights on [-1000, 1000]", rtol=1e-9, atol=1e-300)
+    eps, knee = _param(inp, "eps"), _param(inp, "knee")
+    _close(got, _positive_ref(inp["far"], eps, knee), "the weights on [-1000, 1000]", rtol=1e-9, atol=1e-300)
     grad = _value(result["grad"], "the gradient")
     if "tensor" not in grad:
         raise Wrong("my_positive(raw) is not differentiable with respect to raw")
     grad = _tensor(grad, "the gradient", inp["far"].shape)
     raw = inp["far"]
-    eps = _param(inp, "eps")
-    expected = torch.where(raw >= 0, torch.ones_like(raw), torch.exp(torch.clamp(raw, max=0) - eps))
+    expected = torch.where(raw >= knee, torch.ones_like(raw), torch.exp(torch.clamp(raw, max=knee) - eps))
     _close(grad, expected, "the gradient with respect to raw on [-1000, 1000]", rtol=1e-9, atol=1e-300)
 
 
@@ -376,11 +393,22 @@ def _psi(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(y + x, -1) + (x * y).sum(-1)
 
 
-def _xi_ref(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _xi_ref(x: torch.Tensor, y: torch.Tensor, b: float) -> torch.Tensor:
+    """The shift of Psi at y0 = b e_1: Psi(x, y) - Psi(x, y0) - (y - y0) . dPsi/dy(x, y0). (Psi is affine
+    along (1, ..., 1), so a point on that line would not move the minimum.)"""
     with torch.enable_grad():
-        y0 = torch.zeros_like(y, requires_grad=True)
+        y0 = _vonn_point(y, b).requires_grad_(True)
         (g0,) = torch.autograd.grad(_psi(x, y0).sum(), y0, create_graph=True)
-    return _psi(x, y) - _psi(x, torch.zeros_like(y)) - (y * g0).sum(-1)
+    return _psi(x, y) - _psi(x, y0) - ((y - y0) * g0).sum(-1)
+
+
+_VONN_B = (0.0, (-1.0, -0.5, 0.5, 1.0))
+
+
+def _vonn_point(like: torch.Tensor, b: float) -> torch.Tensor:
+    y0 = torch.zeros_like(like)
+    y0[..., 0] = b
+    return y0
 
 
 def _vonn_inputs() -> dict:
@@ -388,34 +416,37 @@ def _vonn_inputs() -> dict:
         "x": torch.randn(16, 3, generator=_rng(3), dtype=torch.float64),
         "y": 2 * torch.randn(16, 3, generator=_rng(4), dtype=torch.float64),
         "h": 1e-5,
+        "b": (_VONN_B[0], *_VONN_B[1]),
     }
 
 
 def _vonn_probe(ns: dict, inp: dict) -> dict:
     xi, x, h = ns["xi"], inp["x"], inp["h"]
-    zero = torch.zeros_like(x)
-    out = {"zero": call(xi, x, zero), "far": call_with_grad(xi, 0, x, inp["y"])}
-    for k in range(x.shape[1]):
-        step = torch.zeros_like(x)
-        step[:, k] = h
-        out[f"+{k}"], out[f"-{k}"] = call(xi, x, step), call(xi, x, -step)
+    out = {"far": call_with_grad(xi, 0, x, inp["y"])}
+    for b in inp["b"]:  # every point a student may be given: the probe does not know which
+        at = _vonn_point(x, b)
+        out[f"{b:g}"] = call(xi, x, at)
+        for k in range(x.shape[1]):
+            step = torch.zeros_like(x)
+            step[:, k] = h
+            out[f"{b:g}+{k}"], out[f"{b:g}-{k}"] = call(xi, x, at + step), call(xi, x, at - step)
     return out
 
 
 def _vonn_zero(inp: dict, out: dict) -> None:
-    got = _tensor(out["zero"], "xi(x, 0)", (inp["x"].shape[0],))
+    got = _tensor(out[f"{_param(inp, 'b'):g}"], "xi(x, y)", (inp["x"].shape[0],))
     if not torch.isfinite(got).all() or got.abs().max() > 1e-10:
-        raise Wrong("Xi(x, 0) is not zero")
+        raise Wrong("Xi is not zero at its prescribed minimum")
 
 
 def _vonn_slope(inp: dict, out: dict) -> None:
-    x, h = inp["x"], inp["h"]
+    x, h, b = inp["x"], inp["h"], _param(inp, "b")
     for k in range(x.shape[1]):
-        up = _tensor(out[f"+{k}"], "xi(x, y)", (x.shape[0],))
-        down = _tensor(out[f"-{k}"], "xi(x, y)", (x.shape[0],))
+        up = _tensor(out[f"{b:g}+{k}"], "xi(x, y)", (x.shape[0],))
+        down = _tensor(out[f"{b:g}-{k}"], "xi(x, y)", (x.shape[0],))
         slope = (up - down) / (2 * h)
         if not torch.isfinite(slope).all() or slope.abs().max() > 1e-6:
-            raise Wrong("dXi/dy(x, 0) is not zero")
+            raise Wrong("dXi/dy is not zero at the prescribed minimum")
 
 
 def _vonn_shift(inp: dict, out: dict) -> None:
@@ -423,7 +454,7 @@ def _vonn_shift(inp: dict, out: dict) -> None:
     got = _tensor(result["value"], "xi(x, y)", (inp["x"].shape[0],))
     x = inp["x"].clone().requires_grad_(True)
     with torch.enable_grad():
-        expected = _xi_ref(x, inp["y"])
+        expected = _xi_ref(x, inp["y"], _param(inp, "b"))
         (grad,) = torch.autograd.grad(expected.sum(), x)
     _close(got, expected.detach(), "Xi at random (x, y): not the shift of Psi", rtol=1e-9, atol=1e-10)
     got_grad = _value(result["grad"], "the gradient of xi in x")
@@ -441,36 +472,51 @@ def _vonn_shift(inp: dict, out: dict) -> None:
 ICNN = [
     Question(
         "positive-weight",
-        "Implement the positive reparameterization of eq. (3.6), `my_positive(raw)`: "
-        "$w = \\mathrm{raw} + e^{-\\epsilon}$ for $\\mathrm{raw}\\ge0$ and "
-        "$w = e^{\\mathrm{raw}-\\epsilon}$ otherwise, with $\\epsilon = <<eps>>$ (`PARAMS['eps']`; "
-        "exercise `ex-reparam`).",
-        "def my_positive(raw):\n    ### BEGIN SOLUTION\n    eps = PARAMS['eps']\n"
-        "    return torch.where(raw >= 0, raw + math.exp(-eps), torch.exp(torch.clamp(raw, max=0) - eps))\n"
+        "Implement a positive reparameterization with a knee, `my_positive(raw)`: "
+        "$w = e^{\\mathrm{raw}-\\epsilon}$ for $\\mathrm{raw}<t$ and $w = \\mathrm{raw} + c$ for "
+        "$\\mathrm{raw}\\ge t$, with $\\epsilon = <<eps>>$ (`PARAMS['eps']`), the knee $t = <<knee>>$ "
+        "(`PARAMS['knee']`) and the constant $c$ that makes $w$ continuous at the knee. With $t = 0$ it is "
+        "eq. (3.6) (exercise `ex-reparam`). It must be positive, and differentiable with a finite gradient "
+        "for every raw weight, large ones too.",
+        "def my_positive(raw):\n    ### BEGIN SOLUTION\n    eps, knee = PARAMS['eps'], PARAMS['knee']\n"
+        "    line = raw + (math.exp(knee - eps) - knee)  # equals exp(knee - eps) at the knee\n"
+        "    curve = torch.exp(torch.minimum(raw, torch.full_like(raw, knee)) - eps)  # no overflow for large raw\n"
+        "    return torch.where(raw >= knee, line, curve)\n"
         "    ### END SOLUTION",
-        _check("g.book.exercises.check_positive_weight(my_positive, eps=PARAMS['eps'])"),
+        "raw = torch.linspace(-20, 20, 4001, dtype=torch.float64)\nw = my_positive(raw)\n"
+        "assert w.shape == raw.shape and (w > 0).all(), 'one positive weight per raw weight'\n"
+        "assert (w[1:] >= w[:-1]).all(), 'the weights grow with raw'\n"
+        "assert (w[1:] - w[:-1]).abs().max() < 0.011, 'no jump: continuous at the knee'",
         ("my_positive",),
         _positive_inputs,
         _positive_probe,
         (Check(1, _positive_values), Check(1, _positive_extreme)),
         ("ggd_tutorial.networks.positive_weight",),
-        parameters={"eps": (5.0, (3.0, 4.0, 6.0, 7.0))},
+        parameters={"eps": (5.0, (3.0, 4.0, 6.0, 7.0)), "knee": (0.0, (1.0, 2.0, 3.0))},
     ),
     Question(
         "vonn-shift",
-        "Given the convex `psi(x, y)` below, write `xi(x, y)` with $\\Xi(x,0)=0$ and "
-        "$\\partial\\Xi/\\partial y(x,0)=0$ by the shift of the thesis (exercise `ex-vonn`).\n\n"
+        "Given the convex `psi(x, y)` below, write `xi(x, y)` with its minimum at "
+        "$\\mathbf y_0=(b,0,0)$, $b = <<b>>$ (`PARAMS['b']`): $\\Xi(\\mathbf x,\\mathbf y_0)=0$ and "
+        "$\\partial\\Xi/\\partial\\mathbf y(\\mathbf x,\\mathbf y_0)=\\mathbf 0$, by the shift of the thesis "
+        "taken at $\\mathbf y_0$ (exercise `ex-vonn` is the case $b = 0$; with $b\\neq0$ the system relaxes to "
+        "$\\mathbf x^*=\\mathbf y_0$, as one that exchanges with a reservoir). A model trains through "
+        "$\\Xi$: it must be differentiable in $\\mathbf x$.\n\n"
         "```python\ndef psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n```",
         "def psi(x, y):\n    return torch.logsumexp(y + x, -1) + (x * y).sum(-1)\n\n"
         "def xi(x, y):\n    ### BEGIN SOLUTION\n"
-        "    y0 = torch.zeros_like(y, requires_grad=True)\n"
-        "    (g0,) = torch.autograd.grad(psi(x, y0).sum(), y0, create_graph=True)\n"
-        "    return psi(x, y) - psi(x, torch.zeros_like(y)) - (y * g0).sum(-1)\n    ### END SOLUTION",
-        _check("g.book.exercises.check_vonn_shift(xi)"),
+        "    y0 = torch.zeros_like(y)\n    y0[..., 0] = PARAMS['b']  # (b, 0, 0)\n    y0.requires_grad_(True)\n"
+        "    (slope,) = torch.autograd.grad(psi(x, y0).sum(), y0, create_graph=True)  # a model trains through it\n"
+        "    return psi(x, y) - psi(x, y0) - ((y - y0) * slope).sum(-1)\n    ### END SOLUTION",
+        "x = torch.randn(8, 3, dtype=torch.float64)\ny0 = torch.zeros(8, 3, dtype=torch.float64)\n"
+        "y0[:, 0] = PARAMS['b']\n"
+        "assert xi(x, y0).abs().max() < 1e-10, 'Xi(x, y0) = 0'\n"
+        "assert (xi(x, 2 * torch.randn(8, 3, dtype=torch.float64)) >= -1e-12).all(), 'Xi >= 0: y0 is its minimum'",
         ("xi",),
         _vonn_inputs,
         _vonn_probe,
         (Check(1, _vonn_zero), Check(1, _vonn_slope), Check(1, _vonn_shift)),
+        parameters={"b": _VONN_B},
     ),
 ]
 
@@ -483,12 +529,14 @@ def _field(x: torch.Tensor) -> torch.Tensor:
     return torch.stack([-x[:, 1] - x[:, 0] ** 3, x[:, 0] - 0.5 * x[:, 1]], dim=1)
 
 
-def _rk4_ref(f: Callable, x: torch.Tensor, dt: float) -> torch.Tensor:
+def _rk4_ref(f: Callable, x: torch.Tensor, dt: float, lam: float = 1.0) -> torch.Tensor:
+    """One step of the fourth-order Runge--Kutta method with c_2 = c_3 = 1/2 and a_43 = lam
+    (lam = 1: the classical step)."""
     k1 = f(x)
     k2 = f(x + dt / 2 * k1)
-    k3 = f(x + dt / 2 * k2)
-    k4 = f(x + dt * k3)
-    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    k3 = f(x + dt * ((0.5 - 0.5 / lam) * k1 + 0.5 / lam * k2))
+    k4 = f(x + dt * ((1 - lam) * k2 + lam * k3))
+    return x + dt / 6 * (k1 + (4 - 2 * lam) * k2 + 2 * lam * k3 + k4)
 
 
 _RK4_STEPS = (8, 16, 32)
@@ -538,12 +586,12 @@ def _rk4_order(inp: dict, out: dict) -> None:
         raise Wrong(f"not fourth-order accurate: observed order {min(orders):.1f} on a nonlinear field")
 
 
-def _rk4_classical(inp: dict, out: dict) -> None:
+def _rk4_tableau(inp: dict, out: dict) -> None:
     got = _tensor(out["batch"], "my_rk4_step(f, x, dt) on a batch of 5 states", (5, 2))
     _close(
         got,
-        _rk4_ref(_field, inp["batch"], 0.1),
-        "one step on a nonlinear field: not the classical RK4 step",
+        _rk4_ref(_field, inp["batch"], 0.1, _param(inp, "lam")),
+        "one step on a nonlinear field: not the step of the given tableau",
         atol=1e-13,
     )
 
@@ -589,16 +637,27 @@ def _particle_gamma(inp: dict, out: dict) -> None:
 OVERDAMPED = [
     Question(
         "rk4-step",
-        "Implement one classical Runge--Kutta step `my_rk4_step(f, x, dt)` (exercise `ex-rk4`).",
-        "def my_rk4_step(f, x, dt):\n    ### BEGIN SOLUTION\n"
-        "    k1 = f(x)\n    k2 = f(x + dt / 2 * k1)\n    k3 = f(x + dt / 2 * k2)\n    k4 = f(x + dt * k3)\n"
-        "    return x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)\n    ### END SOLUTION",
+        "Implement one step `my_rk4_step(f, x, dt)` of the explicit fourth-order Runge--Kutta method "
+        "with the Butcher tableau below, $\\lambda = <<lam>>$ (`PARAMS['lam']`). Every $\\lambda\\neq0$ "
+        "gives a fourth-order method; $\\lambda = 1$ is the classical step of exercise `ex-rk4`.\n\n"
+        "$$\\begin{array}{c|cccc}0&&&&\\\\\\tfrac12&\\tfrac12&&&\\\\"
+        "\\tfrac12&\\tfrac12-\\tfrac1{2\\lambda}&\\tfrac1{2\\lambda}&&\\\\"
+        "1&0&1-\\lambda&\\lambda&\\\\\\hline"
+        "&\\tfrac16&\\tfrac{2-\\lambda}3&\\tfrac\\lambda3&\\tfrac16\\end{array}$$",
+        "def my_rk4_step(f, x, dt):\n    ### BEGIN SOLUTION\n    lam = PARAMS['lam']\n"
+        "    a = [[0.5], [0.5 - 0.5 / lam, 0.5 / lam], [0.0, 1 - lam, lam]]  # below the diagonal\n"
+        "    b = [1 / 6, (2 - lam) / 3, lam / 3, 1 / 6]\n"
+        "    slopes = [f(x)]\n"
+        "    for row in a:\n"
+        "        slopes.append(f(x + dt * sum(w * k for w, k in zip(row, slopes))))\n"
+        "    return x + dt * sum(w * k for w, k in zip(b, slopes))\n    ### END SOLUTION",
         _check("g.book.exercises.check_rk4_step(my_rk4_step)"),
         ("my_rk4_step",),
         _rk4_inputs,
         _rk4_probe,
-        (Check(1, _rk4_order), Check(1, _rk4_classical), Check(1, _rk4_linear)),
+        (Check(1, _rk4_order), Check(1, _rk4_tableau), Check(1, _rk4_linear)),
         ("ggd_tutorial.integrators.rk4_step",),
+        parameters={"lam": (1.0, (0.5, 1.5, 2.0, 3.0))},
     ),
     Question(
         "particle-production",
@@ -626,9 +685,12 @@ OVERDAMPED = [
 # kinetics
 
 
-def _rates_ref(nu: torch.Tensor, Q: torch.Tensor, W0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    a = ((Q + 1)[:, None] * nu).sum(0) / 2
-    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)
+def _rates_ref(
+    nu: torch.Tensor, Q: torch.Tensor, W0: torch.Tensor, c0: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """k_f, k_b for S = -sum_m c_m (ln(c_m / c0) + Q_m): the chapter's formula with Q_m - ln c0 for Q_m."""
+    half = ((Q + 1 - math.log(c0))[:, None] * nu).sum(0) / 2
+    return W0 / 4 * torch.exp(-half), W0 / 4 * torch.exp(half)
 
 
 def _rates_inputs() -> dict:
@@ -650,7 +712,7 @@ def _rates_probe(ns: dict, inp: dict) -> dict:
 def _rates_got(inp: dict, out: dict):
     for case, result in zip(inp["cases"], out["cases"]):
         kf, kb = (_tensor(k, "my_rate_constants(nu, Q, W0)") for k in _pair(result, "my_rate_constants(nu, Q, W0)"))
-        ref_f, ref_b = _rates_ref(*case)
+        ref_f, ref_b = _rates_ref(*case, _param(inp, "c0"))
         if kf.reshape(-1).shape != ref_f.shape or kb.reshape(-1).shape != ref_b.shape:
             raise Wrong(f"expected one rate per reaction ({len(ref_f)}) in k_f and in k_b")
         yield kf.reshape(-1), kb.reshape(-1), ref_f, ref_b
@@ -715,17 +777,31 @@ def _production_kinetics_case(i: int, what: str) -> Callable[[dict, dict], None]
 KINETICS = [
     Question(
         "rate-constants",
-        "Implement `my_rate_constants(nu, Q, W0)` returning $(k_f, k_b)$, one value per reaction, with "
-        "$k_{f,b}^{(n)}=\\tfrac{W_0^{(n)}}{4}\\exp(\\mp\\sum_m(Q_m+1)\\nu_{mn}/2)$ (exercise `ex-rates`).",
+        "Measure concentrations against a standard concentration $c^\\circ = <<c0>>$ (`PARAMS['c0']`): "
+        "$S(\\mathbf c)=-\\sum_mc_m\\big(\\ln(c_m/c^\\circ)+Q_m\\big)$, with the chapter's "
+        "$\\Xi=\\sum_nW_n\\big(\\cosh(X_n/2)-1\\big)$, $X_n=\\sum_m\\nu_{mn}c^*_m$, "
+        "$W_n=W_0^{(n)}\\sqrt{\\prod_mc_m^{\\alpha_{mn}+\\beta_{mn}}}$ ($\\alpha$, $\\beta$ the reactant "
+        "and product orders). "
+        "Derive the mass-action rate constants of this GGD and implement `my_rate_constants(nu, Q, W0)` "
+        "returning $(k_f, k_b)$, one value per reaction, for a stoichiometric matrix `nu` (species x "
+        "reactions), `Q` per species and `W0` per reaction. With $c^\\circ = 1$ it is the formula of "
+        "exercise `ex-rates`.",
         "def my_rate_constants(nu, Q, W0):\n    ### BEGIN SOLUTION\n"
-        "    a = ((Q + 1)[:, None] * nu).sum(0) / 2\n"
-        "    return W0 / 4 * torch.exp(-a), W0 / 4 * torch.exp(a)\n    ### END SOLUTION",
-        _check("g.book.exercises.check_rate_constants(my_rate_constants)"),
+        "    mu0 = Q + 1 - math.log(PARAMS['c0'])  # -dS/dc_m = ln c_m + mu0_m\n"
+        "    exponent = (nu * mu0[:, None]).sum(0) / 2\n"
+        "    return W0 / 4 * torch.exp(-exponent), W0 / 4 * torch.exp(exponent)\n    ### END SOLUTION",
+        "nu = torch.tensor([[-1.0, 1.0], [-2.0, 0.0], [1.0, -1.0], [0.0, -1.0]], dtype=torch.float64)\n"
+        "Q, W0 = torch.full((4,), -1.0, dtype=torch.float64), torch.full((2,), 4.0, dtype=torch.float64)\n"
+        "kf, kb = my_rate_constants(nu, Q, W0)\n"
+        "assert kf.shape == kb.shape == (2,), 'one rate constant per reaction'\n"
+        "assert (kf > 0).all() and (kb > 0).all(), 'rate constants are positive'\n"
+        "assert torch.allclose(kf * kb, torch.ones(2, dtype=torch.float64)), 'the prefactor of k_f and k_b'",
         ("my_rate_constants",),
         _rates_inputs,
         _rates_probe,
         (Check(1, _rates_product), Check(1, _rates_ratio), Check(1, _rates_each)),
         ("ggd_tutorial.systems.MassActionKinetics.rate_constants",),
+        parameters={"c0": (1.0, (0.1, 0.5, 2.0, 10.0))},
     ),
     Question(
         "analytic-production",
@@ -769,22 +845,34 @@ def _log_mean_inputs() -> dict:
     return {"a": a, "b": b, "c": torch.cat([c, c]), "d": torch.cat([c, near])}
 
 
+def _mobility_edge_ref(a: torch.Tensor, b: torch.Tensor, kappa: float) -> torch.Tensor:
+    """M(a, b) = (b - a) / (s'(a) - s'(b)) for s(c) = -c ln c - kappa c^2 / 2: 1 / M = 1 / Lambda + kappa."""
+    log_mean = _log_mean_ref(a, b)
+    return log_mean / (1 + kappa * log_mean)
+
+
 def _log_mean_probe(ns: dict, inp: dict) -> dict:
-    return {"apart": call(ns["my_log_mean"], inp["a"], inp["b"]), "equal": call(ns["my_log_mean"], inp["c"], inp["d"])}
+    fn = ns["edge_mobility"]
+    return {"apart": call(fn, inp["a"], inp["b"]), "equal": call(fn, inp["c"], inp["d"])}
 
 
 def _log_mean_apart(inp: dict, out: dict) -> None:
-    got = _tensor(out["apart"], "my_log_mean(a, b)", inp["a"].shape)
-    _close(got, _log_mean_ref(inp["a"], inp["b"]), "Lambda(a, b) for a != b", rtol=1e-9)
+    got = _tensor(out["apart"], "edge_mobility(a, b)", inp["a"].shape)
+    expected = _mobility_edge_ref(inp["a"], inp["b"], _param(inp, "kappa"))
+    _close(got, expected, "M(a, b) for a != b", rtol=1e-9)
 
 
 def _log_mean_equal(inp: dict, out: dict) -> None:
-    got = _tensor(out["equal"], "my_log_mean(a, b)", inp["c"].shape)
-    _close(got, _log_mean_ref(inp["c"], inp["d"]), "Lambda(a, b) at a == b and a close to b", rtol=1e-5)
+    got = _tensor(out["equal"], "edge_mobility(a, b)", inp["c"].shape)
+    expected = _mobility_edge_ref(inp["c"], inp["d"], _param(inp, "kappa"))
+    _close(got, expected, "M(a, b) at a == b and a close to b", rtol=1e-5)
 
 
-def _decay_ref(k: int, D: float, h: float) -> float:
-    return 4 * D / h**2 * math.sin(math.pi * k * h) ** 2
+def _decay_ref(k: int, D: float, h: float, theta: float = 0.0) -> float:
+    """The decay rate of mode k under the stencil (c_{i+1} + c_{i-1} - 2 c_i + theta (c_{i+2} + c_{i-2} - 2 c_i))
+    / ((1 + 4 theta) h^2)."""
+    near, far = math.sin(math.pi * k * h) ** 2, math.sin(2 * math.pi * k * h) ** 2
+    return 4 * D * (near + theta * far) / ((1 + 4 * theta) * h**2)
 
 
 _LONG = [(k, D, 1 / n) for n in (64, 128) for k in (1, 2, 4, 8) for D in (3e-3, 0.1)]
@@ -803,7 +891,7 @@ def _decay_case(key: str, what: str) -> Callable[[dict, dict], None]:
     def test(inp: dict, out: dict) -> None:
         for case, result in zip(inp[key], out[key]):
             got = _number(result, "decay_rate(k, D, h)")
-            if not math.isclose(got, _decay_ref(*case), rel_tol=1e-9):
+            if not math.isclose(got, _decay_ref(*case, _param(inp, "theta")), rel_tol=1e-9):
                 raise Wrong(f"{what}: wrong rate at k = {case[0]}, D = {case[1]}, h = 1/{round(1 / case[2])}")
 
     return test
@@ -811,32 +899,53 @@ def _decay_case(key: str, what: str) -> Callable[[dict, dict], None]:
 
 DIFFUSION = [
     Question(
-        "log-mean",
-        "Implement the logarithmic mean `my_log_mean(a, b)` for positive tensors, "
-        "$\\Lambda(a,b)=(b-a)/(\\ln b-\\ln a)$ with $\\Lambda(a,a)=a$ (exercise `ex-logmean`).",
-        "def my_log_mean(a, b):\n    ### BEGIN SOLUTION\n"
-        "    close = torch.isclose(a, b)\n"
-        "    ratio = torch.where(close, torch.ones_like(a), torch.log(b / a))\n"
-        "    return torch.where(close, a, (b - a) / ratio)\n    ### END SOLUTION",
-        _check("g.book.exercises.check_log_mean(my_log_mean)"),
-        ("my_log_mean",),
+        "edge-mobility",
+        "Take the entropy density $s(c)=-c\\ln c-\\tfrac\\kappa2c^2$ with $\\kappa = <<kappa>>$ "
+        "(`PARAMS['kappa']`). Write `edge_mobility(a, b)` for positive tensors: the mobility $M(a,b)$ "
+        "of the edge between cells with concentrations $a$ and $b$ with which the GGD form of this entropy "
+        "reproduces the three-point Laplacian exactly, $M(a,b)\\,\\big(s'(a)-s'(b)\\big)=b-a$, with its "
+        "limit at $a=b$; it must be accurate where $a$ and $b$ are equal or nearly so. With $\\kappa=0$ it "
+        "is the logarithmic mean of exercise `ex-logmean`.",
+        "def edge_mobility(a, b):\n    ### BEGIN SOLUTION\n"
+        "    u = torch.log(b) - torch.log(a)\n"
+        "    near = u.abs() < 1e-6\n"
+        "    # the logarithmic mean, with its expansion a (1 + u / 2) where b is close to a\n"
+        "    lam = torch.where(near, a * (1 + u / 2), (b - a) / torch.where(near, torch.ones_like(u), u))\n"
+        "    return lam / (1 + PARAMS['kappa'] * lam)  # 1 / M = 1 / Lambda + kappa\n    ### END SOLUTION",
+        "a = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)\n"
+        "b = torch.tensor([2.0, 1.0, 3.0], dtype=torch.float64)\n"
+        "M = edge_mobility(a, b)\n"
+        "assert M.shape == a.shape and torch.isfinite(M).all(), 'one finite mobility per edge, also where a == b'\n"
+        "assert torch.allclose(M, edge_mobility(b, a)), 'the same mobility seen from either cell'\n"
+        "assert (M > 0).all(), 'a mobility is positive'",
+        ("edge_mobility",),
         _log_mean_inputs,
         _log_mean_probe,
         (Check(1, _log_mean_apart), Check(1, _log_mean_equal)),
-        ("ggd_tutorial.systems._log_mean",),
+        ("ggd_tutorial.systems._log_mean", "ggd_tutorial.systems.FickianDiffusion.edge_mobility"),
+        parameters={"kappa": (0.0, (0.5, 1.0, 2.0, 4.0))},
     ),
     Question(
         "decay-rate",
         "Write `decay_rate(k, D, h)`: the rate $\\lambda_k$ at which the amplitude of the Fourier mode "
-        "$e^{2\\pi i k x}$ decays, $\\propto e^{-\\lambda_k t}$, under $\\dot c = D\\,\\Delta_h c$ "
-        "(three-point Laplacian, periodic unit interval, spacing $h$) (exercise `ex-diffusivity`).",
-        "def decay_rate(k, D, h):\n    ### BEGIN SOLUTION\n"
-        "    return 4 * D / h**2 * math.sin(math.pi * k * h) ** 2\n    ### END SOLUTION",
-        _check("g.book.exercises.check_mode_decay_rate(decay_rate)"),
+        "$e^{2\\pi i k x}$ decays, $\\propto e^{-\\lambda_k t}$, under $\\dot c = D\\,\\Delta_h c$ on the "
+        "periodic unit interval with spacing $h$ and the five-point stencil "
+        "$\\Delta_hc_i=\\big[c_{i+1}+c_{i-1}-2c_i+\\theta\\,(c_{i+2}+c_{i-2}-2c_i)\\big]/\\big((1+4\\theta)h^2\\big)$, "
+        "$\\theta = <<theta>>$ (`PARAMS['theta']`). With $\\theta = 0$ it is the three-point Laplacian of "
+        "exercise `ex-diffusivity`.",
+        "def decay_rate(k, D, h):\n    ### BEGIN SOLUTION\n    theta = PARAMS['theta']\n"
+        "    # the stencil on exp(2 pi i k x): 2 cos(2 pi k h) - 2 = -4 sin^2(pi k h), and so on for 2h\n"
+        "    symbol = 4 * math.sin(math.pi * k * h) ** 2 + 4 * theta * math.sin(2 * math.pi * k * h) ** 2\n"
+        "    return D * symbol / ((1 + 4 * theta) * h**2)\n    ### END SOLUTION",
+        "assert abs(decay_rate(0, 0.1, 1 / 64)) < 1e-12, 'the mean does not decay'\n"
+        "assert decay_rate(3, 0.1, 1 / 64) > 0, 'every other mode decays'\n"
+        "assert math.isclose(decay_rate(1, 1.0, 1 / 4096), 4 * math.pi**2, rel_tol=1e-4), "
+        "'long waves decay as in the continuum'",
         ("decay_rate",),
         _decay_inputs,
         _decay_probe,
         (Check(1, _decay_case("long", "long waves")), Check(1, _decay_case("short", "short waves"))),
+        parameters={"theta": (0.0, (0.25, 0.5, 1.0, 2.0))},
     ),
 ]
 
@@ -890,23 +999,25 @@ def _projection_probe(ns: dict, inp: dict) -> dict:
     return {"P": encode(ns["P"])}
 
 
-def _projection_conserves(inp: dict, out: dict) -> None:
+def _projection_matrix(inp: dict, out: dict) -> tuple[torch.Tensor, int]:
     P = _tensor(out["P"], "P")
-    if P.ndim != 2 or P.shape[0] != 3:
-        raise Wrong(f"P must be a matrix with one row per body (3 x r), got shape {tuple(P.shape)}")
-    if not torch.isfinite(P).all() or (torch.ones(1, 3, dtype=torch.float64) @ P).abs().max() > 1e-12 * max(
-        1.0, float(P.abs().max())
-    ):
+    n = int(_param(inp, "bodies"))
+    if P.ndim != 2 or P.shape[0] != n or not torch.isfinite(P).all():
+        raise Wrong(f"P must be a finite matrix with one row per body ({n} x r), got shape {tuple(P.shape)}")
+    return P, n
+
+
+def _projection_conserves(inp: dict, out: dict) -> None:
+    P, n = _projection_matrix(inp, out)
+    if (torch.ones(1, n, dtype=torch.float64) @ P).abs().max() > 1e-12 * max(1.0, float(P.abs().max())):
         raise Wrong("a column of P changes the total energy")
 
 
 def _projection_spans(inp: dict, out: dict) -> None:
-    P = _tensor(out["P"], "P")
-    if P.ndim != 2 or P.shape[0] != 3 or not torch.isfinite(P).all():
-        raise Wrong(f"P must be a finite 3 x r matrix, got shape {tuple(P.shape)}")
-    ones = torch.ones(1, 3, dtype=torch.float64)
-    admissible = P - ones.T @ (ones @ P) / 3  # the part of P that conserves the total
-    if int(torch.linalg.matrix_rank(admissible)) < 2:
+    P, n = _projection_matrix(inp, out)
+    ones = torch.ones(1, n, dtype=torch.float64)
+    admissible = P - ones.T @ (ones @ P) / n  # the part of P that conserves the total
+    if int(torch.linalg.matrix_rank(admissible)) < n - 1:
         raise Wrong("P does not span every direction that conserves the total energy")
 
 
@@ -946,16 +1057,22 @@ def _heat_values(inp: dict, out: dict) -> None:
 OWN_SYSTEM = [
     Question(
         "conserving-projection",
-        "Build the $3\\times2$ matrix `P` whose columns are $e_1-e_2$ and $e_2-e_3$, so that "
-        "`g.GradientDynamicsModel(3, dissipation_projection=P)` conserves $\\sum_i U_i$ "
-        "(exercise `ex-heat-conservation`).",
-        "### BEGIN SOLUTION\nP = torch.tensor([[1.0, 0.0], [-1.0, 1.0], [0.0, -1.0]], dtype=torch.float64)\n"
+        "Take $n = <<bodies>>$ bodies (`PARAMS['bodies']`; the chapter has three) that exchange heat and "
+        "nothing else. Build a matrix `P` of shape $n\\times r$ with which "
+        "`g.GradientDynamicsModel(n, dissipation_projection=P)` conserves the total energy $\\sum_iU_i$ "
+        "whatever its weights, and can still move along every direction that conserves it "
+        "(exercise `ex-heat-conservation` is the case $n = 3$).",
+        "### BEGIN SOLUTION\nn = PARAMS['bodies']\n"
+        "P = torch.zeros(n, n - 1, dtype=torch.float64)\n"
+        "for i in range(n - 1):  # column i moves energy from body i + 1 to body i\n"
+        "    P[i, i], P[i + 1, i] = 1.0, -1.0\n"
         "### END SOLUTION",
-        _check("g.book.exercises.check_conserving_projection(P, torch.ones(1, 3))"),
+        _check("g.book.exercises.check_conserving_projection(P, torch.ones(1, PARAMS['bodies']))"),
         ("P",),
         dict,
         _projection_probe,
         (Check(1, _projection_conserves), Check(1, _projection_spans)),
+        parameters={"bodies": (3, (4, 5, 6))},
     ),
     Question(
         "heat-production",
@@ -1543,13 +1660,13 @@ MANUAL: dict[str, list[Manual]] = {
     "kinetics": [
         Manual(
             "wegscheider",
-            "Show by hand that the rate constants of Question 1 satisfy Wegscheider's condition for "
-            "every $W_0$ and $Q$ on the cycle $A\\to B\\to C\\to A$ (the product of $k_f/k_b$ around it is 1). "
-            "Then explain in two or three sentences why a driven cycle, whose product differs from 1, "
-            "cannot be a generalized gradient dynamics with this entropy.",
-            "$\\ln(k_f/k_b)=-\\sum_m(Q_m+1)\\nu_{mn}$; around the cycle the columns of $\\nu$ add up to 0, "
-            "so the logarithms cancel. A GGD relaxes to the maximum of its entropy, where every reaction is "
-            "balanced; a driven cycle keeps a steady current, and so produces entropy at rest.",
+            "Show by hand that the rate constants of Question 1 (your $c^\\circ = <<c0>>$) satisfy "
+            "Wegscheider's condition for every $W_0$ and $Q$ on the cycle $A\\to B\\to C\\to A$ (the product "
+            "of $k_f/k_b$ around it is 1). Then explain in two or three sentences why a driven cycle, whose "
+            "product differs from 1, cannot be a generalized gradient dynamics with this entropy.",
+            "$\\ln(k_f/k_b)=-\\sum_m(Q_m+1-\\ln c^\\circ)\\nu_{mn}$; around the cycle the columns of $\\nu$ "
+            "add up to 0, so the logarithms cancel. A GGD relaxes to the maximum of its entropy, where every "
+            "reaction is balanced; a driven cycle keeps a steady current, and so produces entropy at rest.",
             (
                 (1, "ln(k_f/k_b) written as a linear function of the stoichiometry"),
                 (1, "the sum around the cycle vanishes because the cycle's columns add up to zero"),
