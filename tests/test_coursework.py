@@ -371,3 +371,138 @@ def test_generate_release_and_grade_a_class(tmp_path):
                     assert row[q.name] == q.points, (chapter, row["student"], q.name, row["messages"])
             assert row["status"] == ("check" if row["student"] == "alice-book" else "ok"), row
     print("\n".join(["", "grading matrix (submission: question=points/max):", *matrix]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The graded questions are not the book's solved exercises: the book is open, and its solutions too.
+
+from coursework_wrong_answers import WRONG_FOR_OWN_PARAMETERS  # noqa: E402
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _solution_body(question) -> str:
+    return question.solution.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+
+
+def _read_parameters(question) -> set[str]:
+    return set(re.findall(r"PARAMS\[['\"](\w+)['\"]\]", _solution_body(question)))
+
+
+def _per_student(chapter: str, question) -> bool:
+    """The reference reads from ``PARAMS`` a parameter that no student draws at the book's value, and
+    the book's answer is in ``BOOK_ANSWERS`` (so the tests check that copying the book loses)."""
+    declared = {n: spec for q in [*ASSIGNMENTS.get(chapter, []), question] for n, spec in q.parameters.items()}
+    drawn_apart = {n for n, (book, choices) in declared.items() if book not in choices}
+    return question.name in BOOK_ANSWERS and bool(_read_parameters(question) & drawn_apart)
+
+
+def copied_from_book(chapter: str, question, books: dict[str, str]) -> list[str]:
+    """The lines of the reference solution (more than 15 characters without whitespace) that appear in
+    the book (whitespace removed), unless the question is per student (see :func:`_per_student`)."""
+    if _per_student(chapter, question):
+        return []
+    lines = [line.strip() for line in _solution_body(question).splitlines() if len(_squeezed(line)) > 15]
+    return [line for line in lines if any(_squeezed(line) in text for text in books.values())]
+
+
+def _solved_code(markdown: str) -> list[str]:
+    """The code lines of the book's solutions (``solution-start`` ... ``solution-end`` and ``{solution}`` blocks)."""
+    lines, inside, code = [], None, False
+    for line in markdown.splitlines():
+        if inside is None:
+            if line.startswith("```{solution-start}"):
+                inside = "```{solution-end}"
+            elif line.startswith("````{solution}"):
+                inside = "````"
+            continue
+        if line.startswith(inside) and not code:
+            inside = None
+        elif line.startswith("```"):
+            code = not code if line.strip() == "```" or line.startswith(("```{code-cell}", "```python")) else code
+        elif code and len(_squeezed(line)) > 15:
+            lines.append(line)
+    return lines
+
+
+def test_no_graded_question_is_answered_by_the_books_solutions():
+    """No reference solution of a graded question is in the book, unless it reads a parameter that each
+    student draws apart from the book's and the book's answer is one that must lose (``BOOK_ANSWERS``).
+    The check finds a line of the book's solutions put in a question, whatever its spacing."""
+    import dataclasses
+
+    books = {p.name: _squeezed(p.read_text()) for p in sorted((ROOT / "book").glob("*.md"))}
+    copied = {
+        q.name: lines
+        for chapter, qs in ASSIGNMENTS.items()
+        for q in qs
+        if (lines := copied_from_book(chapter, q, books))
+    }
+    assert copied == {}, copied
+
+    # Negative control: questions whose solution is a line of the book's solutions are caught.
+    solved = [line for p in sorted((ROOT / "book").glob("*.md")) for line in _solved_code(p.read_text())]
+    assert len(solved) > 50
+    template = QUESTIONS["noise-mse"][1]
+    for line in (solved[0], solved[len(solved) // 2], solved[-1]):
+        for spelled in (line, line.replace(" ", ""), "  ".join(line.split())):
+            source = f"def f():\n    ### BEGIN SOLUTION\n    {spelled.strip()}\n    ### END SOLUTION"
+            fake = dataclasses.replace(template, name="copied", solution=source)
+            assert copied_from_book("structure", fake, books) == [spelled.strip()]
+    # ... also when it reads a student's parameter but the book's answer is not known to lose,
+    with_params = (
+        f"def f():\n    ### BEGIN SOLUTION\n    s = PARAMS['stride']\n    {solved[0].strip()}\n    ### END SOLUTION"
+    )
+    assert copied_from_book("structure", dataclasses.replace(template, name="copied", solution=with_params), books)
+    # ... or when the parameter it reads may be drawn at the book's value;
+    shared = dataclasses.replace(template, solution=with_params, parameters={"stride": (1, (1, 2))})
+    assert copied_from_book("gradient_dynamics", shared, books)
+    # and a question drawn per student, whose book answer is in BOOK_ANSWERS, passes.
+    assert copied_from_book("structure", dataclasses.replace(template, solution=with_params), books) == []
+
+
+def _score_with(question, source: str, params: dict) -> tuple[float, list[str]]:
+    """``score_here`` with the given parameters."""
+    namespace: dict = {}
+    exec(setup_source(params), namespace)  # noqa: S102 - the assignments' own code
+    try:
+        exec(source, namespace)  # noqa: S102
+    except Exception:  # noqa: BLE001
+        return 0.0, ["the answer cell raised"]
+    inputs = {**question.inputs(), "params": params}
+    if any(name not in namespace for name in question.defines):
+        return 0.0, ["not defined"]
+    outputs = json.loads(json.dumps(question.probe(namespace, inputs)))
+    earned, messages = 0.0, []
+    for check in question.checks:
+        try:
+            check.test(inputs, outputs)
+            earned += check.points
+        except Wrong as wrong:
+            messages.append(str(wrong))
+    return earned, messages
+
+
+@pytest.mark.parametrize("name", sorted((set(BOOK_ANSWERS) | set(WRONG_FOR_OWN_PARAMETERS)) & set(QUESTIONS)))
+def test_the_books_answer_and_mistakes_seen_only_with_own_parameters_lose_for_every_draw(name):
+    """For every value a student may draw of the parameters the reference reads (the others at
+    alice's), the reference gets full marks, and the book's answer and the mistakes that the book's
+    parameters hide lose the question, with messages that do not quote the reference."""
+    import itertools
+
+    chapter, q = QUESTIONS[name]
+    choices = {n: c for x in ASSIGNMENTS[chapter] for n, (_, c) in x.parameters.items()}
+    read = sorted(_read_parameters(q))
+    assert read and set(read) <= set(choices), "the question reads a parameter of its own"
+    assert name in BOOK_ANSWERS and (name not in WRONG_FOR_OWN_PARAMETERS or len(WRONG_FOR_OWN_PARAMETERS[name]) >= 3)
+    losing = [("the book's answer", BOOK_ANSWERS[name]), *WRONG_FOR_OWN_PARAMETERS.get(name, [])]
+    reference_lines = [line.strip() for line in answer(q).splitlines() if len(line.strip()) > 25]
+    for values in itertools.product(*(choices[n] for n in read)):
+        params = {**parameters(chapter, "alice"), **dict(zip(read, values))}
+        assert _score_with(q, answer(q), params) == (q.points, []), params
+        for label, source in losing:
+            earned, messages = _score_with(q, source, params)
+            assert earned < q.points and messages, (label, params)
+            assert not any(line in m for line in reference_lines for m in messages), (label, messages)
