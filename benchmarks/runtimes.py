@@ -16,9 +16,31 @@ import argparse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Seconds per chapter in the book build of 0.1.0 (fresh clone, 2 threads), and the totals then.
-BEFORE = {"kinetics": 185, "diffusion": 183, "structure": 93, "kinetics_priors": 90, "overdamped": 65, "own_system": 30}
-BEFORE_TOTALS = {"book build": 11 * 60, "test suite (one process, one thread)": None, ".ci/run": 2113}
+#: Seconds per chapter in the book builds of earlier releases (fresh clone, 2 threads), and their totals.
+BEFORE = {
+    "0.1.0": {
+        "kinetics": 185,
+        "diffusion": 183,
+        "structure": 93,
+        "kinetics_priors": 90,
+        "overdamped": 65,
+        "own_system": 30,
+    },
+    "0.2.0": {
+        "kinetics": 164,
+        "diffusion": 157,
+        "structure": 102,
+        "kinetics_priors": 63,
+        "generic": 52,
+        "overdamped": 40,
+        "own_system": 34,
+        "gradient_dynamics": 5,
+        "icnn": 4,
+        "intro": 2,
+        "summary": 1,
+    },
+}
+BEFORE_TOTALS = {"0.1.0": {".ci/run": 2113, "test step": None}, "0.2.0": {".ci/run": 1389, "test step": 733}}
 
 
 def chapter_times(build: Path) -> dict[str, float]:
@@ -35,19 +57,28 @@ def chapter_times(build: Path) -> dict[str, float]:
     return out
 
 
+def _cell(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
 def table(times: dict[str, float], suite: float | None, ci: float | None) -> str:
-    rows = ["| chapter | 0.1.0 (s) | now (s) |", "|---|---:|---:|"]
+    """Markdown tables: seconds per chapter, then per CI step, for each earlier release and now."""
+    releases = list(BEFORE)
+    head = "| chapter | " + " | ".join(f"{r} (s)" for r in releases) + " | now (s) |"
+    rows = [head, "|---|" + "---:|" * (len(releases) + 1)]
     for name in sorted(times, key=lambda n: -times[n]):
-        before = BEFORE.get(name)
-        rows.append(f"| {name} | {before if before is not None else '–'} | {times[name]:.0f} |")
-    rows.append(f"| **all chapters** | {sum(BEFORE.values())}+ | {sum(times.values()):.0f} |")
-    rows += ["", "| step | 0.1.0 (s) | now (s) |", "|---|---:|---:|"]
-    rows.append(
-        f"| `.ci/run` | {BEFORE_TOTALS['.ci/run']} | {ci:.0f} |"
-        if ci
-        else f"| `.ci/run` | {BEFORE_TOTALS['.ci/run']} | – |"
-    )
-    rows.append(f"| test step (`pytest`) | – | {suite:.0f} |" if suite else "| test step (`pytest`) | – | – |")
+        rows.append(
+            f"| {name} | " + " | ".join(_cell(BEFORE[r].get(name)) for r in releases) + f" | {times[name]:.0f} |"
+        )
+    totals = " | ".join(f"{sum(BEFORE[r].values())}" + ("+" if r == "0.1.0" else "") for r in releases)
+    rows.append(f"| **all chapters** | {totals} | {sum(times.values()):.0f} |")
+    rows += ["", "| step | " + " | ".join(f"{r} (s)" for r in releases) + " | now (s) |"]
+    rows.append("|---|" + "---:|" * (len(releases) + 1))
+    for step, now in ((".ci/run", ci), ("test step", suite)):
+        label = "`.ci/run`" if step == ".ci/run" else "test step (`pytest`)"
+        rows.append(
+            f"| {label} | " + " | ".join(_cell(BEFORE_TOTALS[r][step]) for r in releases) + f" | {_cell(now)} |"
+        )
     return "\n".join(rows) + "\n"
 
 
