@@ -79,7 +79,7 @@ print("old-style code")
 ```
 ````
 
-```{exercise}
+```{exercise} A title with $x$
 :label: ex-code
 
 *Coding, easy, 5 min.* Write `f`.
@@ -125,7 +125,7 @@ def test_book_audience_renders_every_directive_and_role_as_plain_markdown(tmp_pa
     assert "(https://github.com/owner/name/blob/v9.9.9/book/notation.md#signs)" in md and "(https://example.org)" in md
     assert "def heat_exchange" in md and "```python" in md
     assert (ROOT / "benchmarks" / "runtimes.md").read_text().splitlines()[0] in md
-    assert "#### Exercise 1" in md and "#### Exercise 2" in md
+    assert "#### Exercise 1\n" in md and "#### Exercise 2: A title with $x$" in md
     assert "#### Solution to exercise 1" in md and "The derivation." in md and "Secret explanation." in md
     assert "After the exercises." in md and "## References" in md
     code = "\n".join(sources(nb, "code"))

@@ -251,7 +251,8 @@ class _Renderer:
             if name == "exercise":
                 label = options.get("label", arg)
                 number = self.chapter.exercises[label]
-                buffer.append(f"#### Exercise {number}\n\n" + self.markdown_text(body))
+                title = f": {self.inline(arg)}" if arg and "label" in options else ""
+                buffer.append(f"#### Exercise {number}{title}\n\n" + self.markdown_text(body))
                 if self.chapter.audience == "student":
                     flush()
                     cells.extend(self.answer_cells(number, label, body))
