@@ -170,3 +170,27 @@ def test_built_page_exists_with_figures_and_no_errors(name):
     assert (ROOT / "book" / f"{name}.ipynb").exists()
     collapsed = sum("hide-input" in c.metadata.get("tags", []) for c in _code_cells(name))
     assert html.count("tag_hide-input") == collapsed, f"{name}: check cells not collapsed in the HTML"
+
+
+def _exercises():
+    """(chapter, label, minutes) of every exercise of the chapters, from their first italic line."""
+    found = []
+    for name in CHAPTERS:
+        text = (ROOT / "book" / f"{name}.md").read_text()
+        for label, first in re.findall(r"`{3,}\{exercise\}[^\n]*\n:label:\s*(\S+)\n+\*([^*]+)\*", text):
+            found.append((name, label, int(re.search(r"(\d+) min", first)[1])))
+    return found
+
+
+def test_the_syllabus_lists_every_exercise_once_and_counts_them_right():
+    page = (ROOT / "book" / "instructor.md").read_text()
+    syllabus = page[page.index("## Syllabus") : page.index("## What to run live")]
+    exercises = _exercises()
+    listed = re.findall(r"`(ex-[\w-]+)` \((\d+) min", syllabus)
+    assert sorted(label for label, _ in listed) == sorted(label for _, label, _ in exercises)
+    minutes = {label: m for _, label, m in exercises}
+    assert all(minutes[label] == int(m) for label, m in listed), "a time in the syllabus differs from its exercise"
+    count, total = re.search(
+        r"In numbers: (\d+) exercises .*?(\d+) minutes by their stated times", syllabus, re.S
+    ).groups()
+    assert (int(count), int(total)) == (len(exercises), sum(minutes.values()))

@@ -59,7 +59,8 @@ def test_student_and_instructor_copies(tmp_path):
         lines = lambda text: {line.strip() for line in text.splitlines()}  # noqa: E731
         assert not leaked & lines(s_text), (name, sorted(leaked & lines(s_text))[:3])
         assert leaked <= lines(t_text), name
-        assert "lv.check" not in s_text and ("lv.check" in source) == ("lv.check" in t_text)
+        check_call = re.compile(r"\blv\.(check|check_measure|assert_level)\(")
+        assert not check_call.search(s_text) and bool(check_call.search(source)) == bool(check_call.search(t_text))
         answers = [c for c in student["cells"] if "answer" in c["metadata"].get("tags", [])]
         pen = source.count("*Pen and paper")
         assert len(answers) >= n_ex and sum(c["cell_type"] == "markdown" for c in answers) == pen

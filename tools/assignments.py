@@ -1754,7 +1754,5 @@ ASSIGNMENTS: dict[str, list[Question]] = {
     "structure": STRUCTURE,
     "own_system": OWN_SYSTEM,
     "generic": GENERIC,
+    "kinetics_priors": KINETICS_PRIORS,
 }
-
-# KINETICS_PRIORS and MANUAL["kinetics_priors"] are complete; the chapter joins ASSIGNMENTS when
-# book/kinetics_priors.md has exercises (the coursework tests expect assignments only for chapters with them).
