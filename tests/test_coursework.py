@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "tests"))
 from assignments import ASSIGNMENTS, MANUAL, Wrong, encode, parameters, setup_source  # noqa: E402
+from colab_notebooks import book_pages  # noqa: E402
 from coursework_wrong_answers import BOOK_ANSWERS, CORRECT, TAMPERING, WRONG  # noqa: E402
 
 QUESTIONS = {q.name: (chapter, q) for chapter, qs in ASSIGNMENTS.items() for q in qs}
@@ -38,7 +39,7 @@ def test_student_and_instructor_copies(tmp_path):
     subprocess.run([*tool, "--launch", launch], check=True)
     assert subprocess.run([*tool, "--launch", "https://example.org/x"], capture_output=True).returncode == 2
     chapters = sorted(p.stem for p in (tmp_path / "student").glob("*.ipynb"))
-    assert chapters == sorted(p.stem for p in (ROOT / "book").glob("*.md") if "{exercise}" in p.read_text())
+    assert chapters == sorted(p.stem for p in book_pages() if "{exercise}" in p.read_text())
     assert set(ASSIGNMENTS) <= set(chapters)
     for name in chapters:
         source = (ROOT / "book" / f"{name}.md").read_text()
@@ -185,7 +186,7 @@ WITHOUT_ASSIGNMENT: set[str] = set()
 
 
 def test_every_chapter_with_coding_exercises_has_an_assignment():
-    chapters = {p.stem for p in (ROOT / "book").glob("*.md") if "*Coding" in p.read_text()}
+    chapters = {p.stem for p in book_pages() if "*Coding" in p.read_text()}
     assert chapters - WITHOUT_ASSIGNMENT <= set(ASSIGNMENTS)
     assert WITHOUT_ASSIGNMENT <= chapters - set(ASSIGNMENTS), "an exemption that is no longer needed"
 
@@ -451,7 +452,7 @@ def test_no_graded_question_is_answered_by_the_books_solutions():
     The check finds a line of the book's solutions put in a question, whatever its spacing."""
     import dataclasses
 
-    books = {p.name: _squeezed(p.read_text()) for p in sorted((ROOT / "book").glob("*.md"))}
+    books = {p.name: _squeezed(p.read_text()) for p in book_pages()}
     copied = {
         q.name: lines
         for chapter, qs in ASSIGNMENTS.items()
@@ -461,7 +462,7 @@ def test_no_graded_question_is_answered_by_the_books_solutions():
     assert copied == {}, copied
 
     # Negative control: questions whose solution is a line of the book's solutions are caught.
-    solved = [line for p in sorted((ROOT / "book").glob("*.md")) for line in _solved_code(p.read_text())]
+    solved = [line for p in book_pages() for line in _solved_code(p.read_text())]
     assert len(solved) > 50
     template = QUESTIONS["noise-mse"][1]
     for line in (solved[0], solved[len(solved) // 2], solved[-1]):

@@ -35,7 +35,7 @@ import latexcodec  # noqa: F401 (registers the "ulatex" codec)
 import nbformat
 from pybtex.database import parse_file
 
-__all__ = ["AUDIENCES", "Links", "chapter_notebook", "checks_removed", "raw_myst", "student_code"]
+__all__ = ["AUDIENCES", "Links", "book_pages", "chapter_notebook", "checks_removed", "raw_myst", "student_code"]
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -51,6 +51,13 @@ LABELLED_MATH = re.compile(r"^\$\$[ \t]*\((?P<label>[\w-]+)\)[ \t]*$", re.M)
 TARGET = re.compile(r"^\((?P<label>[\w-]+)\)=[ \t]*\n", re.M)
 LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]+)\]\((?P<href>[^)\s]+)\)")
 ADMONITIONS = {"note", "tip", "hint", "important", "warning", "caution", "attention", "danger", "error", "seealso"}
+
+
+def book_pages() -> list[Path]:
+    """The MyST pages in ``book/``, sorted; a file whose name starts with ``_`` is not a page (a
+    scratch file, e.g. the renderer tests' probes, which must live in ``book/`` for their relative
+    links to resolve, and which another test process must not take for a chapter)."""
+    return sorted(p for p in BOOK.glob("*.md") if not p.name.startswith("_"))
 
 
 def raw_myst(text: str) -> list[str]:

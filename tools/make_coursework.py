@@ -66,7 +66,7 @@ from pathlib import Path
 import nbformat
 import torch
 from assignments import ASSIGNMENTS, MANUAL, Manual, Question, Wrong, parameters, setup_source
-from colab_notebooks import chapter_notebook
+from colab_notebooks import book_pages, chapter_notebook
 from sync_notebooks import finish, links, setup_cell  # the same setup cell, kernel, cell ids and links as the book
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -859,7 +859,7 @@ def sandbox_main(timeout: float) -> int:
 
 def write_copies(out: Path, launch: str | None = None) -> None:
     count = 0
-    for md in sorted((ROOT / "book").glob("*.md")):
+    for md in book_pages():
         if "{exercise}" not in md.read_text():
             continue
         write(chapter_notebook(md, links(), "book"), out / "instructor" / f"{md.stem}.ipynb", md.stem)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
-from colab_notebooks import Links, chapter_notebook
+from colab_notebooks import Links, book_pages, chapter_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -70,7 +70,7 @@ def setup_cell() -> nbformat.NotebookNode:
 
 
 def chapters() -> list[Path]:
-    return sorted(p for p in BOOK.glob("*.md") if p.read_text().startswith("---\njupytext:"))
+    return [p for p in book_pages() if p.read_text().startswith("---\njupytext:")]
 
 
 def finish(nb: nbformat.NotebookNode, stem: str) -> str:
