@@ -140,6 +140,14 @@ def rollout_mse(
 ) -> float | Tensor:
     """MSE between trajectories integrated with ``f`` from the true initial states and the data."""
     _, true, pred = predict_trajectories(f, data, stride=stride, method=method, split=split)
+    return trajectory_error(true, pred, per_trajectory)
+
+
+def trajectory_error(true: Tensor, predicted: Tensor, per_trajectory: bool = False) -> float | Tensor:
+    """MSE between ``predicted`` and ``true`` trajectories ``(batch, time, dim)``, over the observed
+    samples only (a shorter trajectory's padding, NaN in ``true``, is left out): a float, or one value
+    per trajectory."""
+    pred = predicted
     err = (pred - true) ** 2
     observed = torch.isfinite(true).all(-1)  # padding after a shorter trajectory's end is NaN
     if bool(observed.all()):

@@ -24,7 +24,21 @@ from __future__ import annotations
 import torch
 
 from ..metrics import predict_trajectories, velocity_mse
-from .registry import BRIDGE_LEVELS, EXPERIMENTS, MARGIN, STUDY_LEVELS, Level, assert_level, boltzmann_decrease, local_baseline
+from .registry import (
+    BRIDGE_LEVELS,
+    EXPERIMENTS,
+    MARGIN,
+    STUDY_LEVELS,
+    Level,
+    assert_level,
+    boltzmann_decrease,
+    equilibria_report,
+    gauge_fit,
+    grid_transfer_of,
+    local_baseline,
+    mass_drift_of,
+    predictions,
+)
 
 __all__ = [
     "LEVELS",
@@ -33,11 +47,16 @@ __all__ = [
     "boltzmann_decrease",
     "check",
     "check_measure",
+    "equilibria_report",
+    "gauge_fit",
+    "grid_transfer_of",
     "local_baseline",
+    "mass_drift_of",
     "measure",
     "measure_cycle",
     "measure_heat_exchange",
     "measure_structure",
+    "predictions",
     "value",
 ]
 

@@ -41,6 +41,7 @@ from ..metrics import (
     extrapolation_share,
     mobility_error,
     predict_trajectories,
+    trajectory_error,
     rollout_mse,
     true_entropy_rate,
     velocity_mse,
@@ -269,9 +270,17 @@ def held_out_mse(result) -> float:
     return float(velocity_mse(result.model, result.data))
 
 
+def predictions(result, stride: int = 1):
+    """``(times, true, predicted)`` of the test trajectories, integrated at every ``stride``-th
+    sample (:func:`~ggd_tutorial.metrics.predict_trajectories`), computed once per result: the
+    chapters plot what the measures score."""
+    return _cached(result, f"predictions/{stride}", lambda: predict_trajectories(result.model, result.data, stride=stride))
+
+
 def trajectory_rollout_mse(result, stride: int = 1) -> float:
     """Rollout MSE over all test trajectories, integrated at every ``stride``-th sample."""
-    return float(rollout_mse(result.model, result.data, stride=stride))
+    _, true, predicted = predictions(result, stride)
+    return float(trajectory_error(true, predicted))
 
 
 def median_trajectory_mse(result) -> float:
@@ -293,9 +302,14 @@ def box_states(result) -> torch.Tensor:
     return uniform_box(2000, 2, -1, 1, seed=5)
 
 
-def _gauge(result):
+def gauge_fit(result):
+    """The gauge-fixed model (:func:`~ggd_tutorial.gauge.fix_gauge`) on the record's gauge states
+    (default: every 8th held-out state), computed once per result."""
     states = _record(result).gauge_states or held_out_states
     return _cached(result, "gauge", lambda: fix_gauge(result.model, result.system, states(result)))
+
+
+_gauge = gauge_fit
 
 
 def entropy_rank_deficit(result) -> float:
@@ -313,9 +327,17 @@ def dissipation_error(result) -> float:
     return _gauge(result).dissipation_error
 
 
+def equilibria_report(result):
+    """Where the model ends from the test initial states, against the true equilibria
+    (:func:`~ggd_tutorial.equilibria.compare_equilibria`), computed once per result."""
+    return _cached(
+        result, "equilibria report", lambda: compare_equilibria(result.model, result.system, result.data.test.states[:, 0])
+    )
+
+
 def _equilibria(result):
     def compute():
-        report = compare_equilibria(result.model, result.system, result.data.test.states[:, 0])
+        report = equilibria_report(result)
         out = {"equilibrium_error": float(report.error.max()), "spectrum_error": float(report.spectrum_error.max())}
         projection = model_projection(result.model)
         if projection is not None:
@@ -386,10 +408,33 @@ def family_measures(model, result) -> dict[str, float]:
     family on other grids, applied unchanged (``grid32``, ...), and its mass drift over 20x
     rollouts (``mass_drift``)."""
     out = {family.replace(" ", "_"): float(velocity_mse(model, s)) for family, s in result.tests.items()}
-    for (points, _), (mse, *_) in _ex.grid_transfer(model, result.system, grids=(32, 128, 256)).items():
+    for (points, _), (mse, *_) in grid_transfer_of(result, model, grids=(32, 128, 256)).items():
         out[f"grid{points}"] = max(out.get(f"grid{points}", 0.0), mse)
-    out["mass_drift"] = _ex.mass_drift(model, result.tests["polynomial"].trajectories[:8, 0])
+    out["mass_drift"] = mass_drift_of(result, model)
     return out
+
+
+def grid_transfer_of(result, model=None, grids=(32, 64, 128, 256)) -> dict[tuple[int, str], tuple[float, float, float]]:
+    """:func:`~ggd_tutorial.book.experiments.grid_transfer` of ``model`` (default: the result's) on
+    ``grids``, each grid computed once per result and model (a grid's numbers do not depend on which
+    other grids are asked for: each has its own data, drawn with the same seed)."""
+    model = result.model if model is None else model
+    out: dict[tuple[int, str], tuple[float, float, float]] = {}
+    for points in grids:
+        out.update(_cached(result, f"grid transfer/{id(model)}/{points}", functools.partial(_one_grid, model, result, points)))
+    return out
+
+
+def _one_grid(model, result, points: int) -> dict[tuple[int, str], tuple[float, float, float]]:
+    return _ex.grid_transfer(model, result.system, grids=(points,))
+
+
+def mass_drift_of(result, model=None) -> float:
+    """:func:`~ggd_tutorial.book.experiments.mass_drift` of ``model`` (default: the result's) from
+    the first 8 polynomial test profiles, computed once per result and model."""
+    model = result.model if model is None else model
+    c0 = result.tests["polynomial"].trajectories[:8, 0]
+    return _cached(result, f"mass drift/{id(model)}", lambda: _ex.mass_drift(model, c0))
 
 
 def field_value(result, quantity: str) -> float:
