@@ -525,3 +525,94 @@ def test_the_books_answer_and_mistakes_seen_only_with_own_parameters_lose_for_ev
             earned, messages = _score_with(q, source, params)
             assert earned < q.points and messages, (label, params)
             assert not any(line in m for line in reference_lines for m in messages), (label, messages)
+
+
+# ---------------------------------------------------------------------------------------------
+# The instructor's key: questions kept out of the repository, which the students' processes never see.
+
+KEY = ROOT / "tools" / "key_example.py"
+#: An answer that looks for the key's reference where the student's code runs.
+READS_THE_KEY = """\
+def onsager_velocity(y):
+    import gc, os, sys, types
+    for obj in gc.get_objects():
+        if isinstance(obj, types.FunctionType) and obj.__name__ == "_onsager_reference":
+            return obj(y, PARAMS["m"])
+    key = sys.modules.get("coursework_key") or os.environ.get("GGD_COURSEWORK_KEY")
+    return key._onsager_reference(y, PARAMS["m"])
+"""
+
+
+def _setup_params(notebook: dict) -> dict:
+    import ast
+
+    source = next("".join(c["source"]) for c in notebook["cells"] if "PARAMS =" in "".join(c["source"]))
+    return ast.literal_eval(source.split("PARAMS =", 1)[1].split("#")[0].strip())
+
+
+@pytest.mark.slow
+def test_an_instructor_key_adds_replaces_withdraws_and_salts_and_stays_in_the_grader(tmp_path):
+    """With ``--key``: the key's question is released (without its answer), the withdrawn one is gone,
+    the salt changes the draws, the key's answer gets full marks for the student's own parameters, the
+    book's value loses, and an answer that hunts for the key's reference in its process finds nothing."""
+    import importlib
+
+    key = importlib.import_module("key_example")
+    onsager = key.QUESTIONS["gradient_dynamics"][0]
+    chapter = "gradient_dynamics"
+    tool = [sys.executable, str(ROOT / "tools" / "make_coursework.py"), "--key", str(KEY)]
+    subprocess.run([*tool, "--out", str(tmp_path / "cw")], check=True)
+    course = tmp_path / "cw" / "nbgrader"
+    subprocess.run([*tool, "release", chapter, "--course", str(course), "--students", "alice", "bob"], check=True)
+    released = (course / "release" / chapter / f"{chapter}.ipynb").read_text()
+    ids = {c["metadata"].get("nbgrader", {}).get("grade_id") for c in json.loads(released)["cells"]}
+    assert {"cosh-dual-answer", "onsager-velocity-answer"} <= ids and "entropy-production-answer" not in ids
+    assert "y @ M" not in released and "### BEGIN SOLUTION" not in released
+
+    draws = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, 'tools'); import assignments as a\n"
+         "public = [a.parameters('gradient_dynamics', f's{i}')['a'] for i in range(30)]\n"
+         "a.load_key('tools/key_example.py')\n"
+         "print(public != [a.parameters('gradient_dynamics', f's{i}')['a'] for i in range(30)])"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert draws.stdout.strip() == "True"  # the salt gives other draws
+
+    personal = {
+        s: json.loads((course / "personal" / chapter / s / f"{chapter}.ipynb").read_text()) for s in ("alice", "bob")
+    }
+    cosh = answer(ASSIGNMENTS[chapter][0])
+    subs = tmp_path / "subs"
+    _write(
+        subs / "alice.ipynb", _with_answers(personal["alice"], {"cosh-dual": cosh, "onsager-velocity": answer(onsager)})
+    )
+    book_value = answer(onsager).replace("PARAMS['m']", "1.0")  # the book's m, which no student draws
+    _write(subs / "bob.ipynb", _with_answers(personal["bob"], {"cosh-dual": cosh, "onsager-velocity": book_value}))
+    _write(
+        subs / "carol.ipynb", _with_answers(personal["alice"], {"cosh-dual": cosh, "onsager-velocity": READS_THE_KEY})
+    )
+    grades = tmp_path / "grades.csv"
+    subprocess.run([*tool, "grade", chapter, str(subs), "--csv", str(grades), "--per-student"], check=True)
+    rows = {r["student"]: r for r in csv.DictReader(grades.open())}
+    assert "entropy-production" not in rows["alice"]
+    assert {s: float(r["onsager-velocity"]) for s, r in rows.items()} == {"alice": 3, "bob": 0, "carol": 0}
+    assert {s: float(r["cosh-dual"]) for s, r in rows.items()} == {"alice": 3, "bob": 3, "carol": 3}
+    assert json.loads(rows["alice"]["parameters"]) == _setup_params(personal["alice"])
+    assert "scale of M" in rows["bob"]["messages"] and "onsager_velocity raised" in rows["carol"]["messages"]
+    control = subprocess.run(  # negative control: where the key is loaded, that answer finds the reference
+        [sys.executable, "-c", "import sys, torch; sys.path[:0] = ['tools', 'tests']; import assignments as a\n"
+         "from test_coursework import READS_THE_KEY\na.load_key('tools/key_example.py')\n"
+         "ns = {'PARAMS': {'m': 2.0}}; exec(READS_THE_KEY, ns)\n"
+         "print(ns['onsager_velocity'](torch.ones(1, 2, dtype=torch.float64)).tolist())"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert control.stdout.strip() == "[[2.0, 2.0]]"
+
+    # A key that names what does not exist is refused with a message, before anything is written.
+    bad = tmp_path / "bad_key.py"
+    bad.write_text("WITHDRAW = {'gradient_dynamics': ['no-such-question']}\n")
+    for key_path, message in ((bad, "no-such-question"), (tmp_path / "missing.py", "no key file")):
+        run = subprocess.run(
+            [*tool[:2], "--key", str(key_path), "--out", str(tmp_path / "x")], capture_output=True, text=True
+        )
+        assert run.returncode != 0 and message in run.stderr and not (tmp_path / "x").exists()

@@ -18,9 +18,11 @@ seconds: no training.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import math
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -30,6 +32,12 @@ import math
 import torch
 import ggd_tutorial as g
 from ggd_tutorial.book import experiments as ex"""
+
+
+#: A secret of the instructor's key (:func:`load_key`) that enters every student's parameter draw, so
+#: that nobody without the key can tell which parameters a student gets, and a new salt each term
+#: gives new draws; empty (the draws of this file) without a key.
+SALT = ""
 
 
 class Wrong(Exception):
@@ -81,9 +89,10 @@ class Question:
 
 
 def parameters(chapter: str, student: str | None = None) -> dict[str, float]:
-    """The parameters of one student (drawn from a seed tied to the assignment and the student id),
-    or the book's values when ``student`` is None."""
-    rng = random.Random(int.from_bytes(hashlib.sha256(f"{chapter}/{student}".encode()).digest()[:8], "big"))
+    """The parameters of one student (drawn from a seed tied to the assignment, the student id and
+    the key's :data:`SALT`, if a key set one), or the book's values when ``student`` is None."""
+    seed = f"{chapter}/{student}" if not SALT else f"{SALT}/{chapter}/{student}"
+    rng = random.Random(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big"))
     params = {}
     for q in ASSIGNMENTS[chapter]:
         for name, (default, choices) in q.parameters.items():
@@ -1756,3 +1765,61 @@ ASSIGNMENTS: dict[str, list[Question]] = {
     "generic": GENERIC,
     "kinetics_priors": KINETICS_PRIORS,
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# The instructor's key. Everything above is public, reference answers and hidden tests included: an
+# open book's practice assignments. Questions for credit go in a key, a Python file kept out of the
+# repository (see tools/key_example.py for its form), applied with ``make_coursework.py --key PATH``.
+
+
+def load_key(path: str | Path) -> None:
+    """Apply an instructor's key to :data:`ASSIGNMENTS`, :data:`MANUAL` and :data:`SALT`, in place.
+
+    The key is a Python file that may define ``QUESTIONS`` (chapter -> list of :class:`Question`: one
+    with a public question's name replaces it, the others are added), ``MANUAL`` (chapter -> list of
+    :class:`Manual`, the same way), ``WITHDRAW`` (chapter -> names of public questions to drop, e.g.
+    those whose answers the repository shows) and ``SALT`` (a string, see :data:`SALT`). The key is
+    loaded only in the process that generates and grades; the students' processes receive each
+    question's probe (by value) and never the key's references or checks.
+
+    Raises
+    ------
+    ValueError
+        The file cannot be loaded, defines none of these names, or names an unknown chapter or
+        question, gives something other than questions, or leaves two questions of a chapter with
+        one name.
+    """
+    global SALT
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location("coursework_key", path)
+    if not path.is_file() or spec is None or spec.loader is None:
+        raise ValueError(f"no key file at {path}")
+    key = importlib.util.module_from_spec(spec)  # not put in sys.modules: its functions travel by value
+    spec.loader.exec_module(key)
+    parts = {name: getattr(key, name) for name in ("QUESTIONS", "MANUAL", "WITHDRAW", "SALT") if hasattr(key, name)}
+    if not parts:
+        raise ValueError(f"{path.name} defines none of QUESTIONS, MANUAL, WITHDRAW, SALT")
+    questions, manual = dict(parts.get("QUESTIONS", {})), dict(parts.get("MANUAL", {}))
+    for chapter in [*questions, *manual, *parts.get("WITHDRAW", {})]:
+        if chapter not in ASSIGNMENTS:
+            raise ValueError(f"{path.name}: no assignment {chapter!r}; there are: {', '.join(ASSIGNMENTS)}")
+    for chapter, names in parts.get("WITHDRAW", {}).items():
+        unknown = set(names) - {q.name for q in ASSIGNMENTS[chapter]} - {m.name for m in MANUAL.get(chapter, [])}
+        if unknown:
+            raise ValueError(f"{path.name}: WITHDRAW names no question {sorted(unknown)} of {chapter!r}")
+        ASSIGNMENTS[chapter][:] = [q for q in ASSIGNMENTS[chapter] if q.name not in names]
+        MANUAL[chapter] = [m for m in MANUAL.get(chapter, []) if m.name not in names]
+    for table, given, kind in ((ASSIGNMENTS, questions, Question), (MANUAL, manual, Manual)):
+        for chapter, items in given.items():
+            if not all(isinstance(item, kind) for item in items):
+                raise ValueError(f"{path.name}: {chapter!r} holds something that is not a {kind.__name__}")
+            current = {item.name: item for item in table.setdefault(chapter, [])}
+            for item in items:
+                current[item.name] = item  # replaces a public one of that name, or comes after them
+            table[chapter][:] = list(current.values())
+    for chapter in ASSIGNMENTS:
+        names = [q.name for q in ASSIGNMENTS[chapter]] + [m.name for m in MANUAL.get(chapter, [])]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{path.name}: two questions of {chapter!r} share a name")
+    SALT = str(parts.get("SALT", ""))

@@ -1,6 +1,7 @@
 """Coursework from the book: student and instructor copies of the chapters, and graded assignments.
 
     python tools/make_coursework.py [--out coursework] [--launch https://github.com/OWNER/NAME/blob/REF/FOLDER]
+                                    [--key KEY.py]   (every form: an instructor's key, see below)
     python tools/make_coursework.py release [ASSIGNMENT ...] [--course coursework/nbgrader] [--students ID ...]
     python tools/make_coursework.py grade ASSIGNMENT SUBMISSIONS [--csv grades.csv] [--timeout 60] [--per-student]
                                           [--nbgrader-course coursework/nbgrader]
@@ -36,6 +37,13 @@ and no other student; re-grading needs no cleanup (nothing is stored between run
 of its metadata, stripped metadata is put back), into that course's ``submitted/`` for nbgrader's
 own ``autograde`` and formgrader, which would otherwise stop on a duplicated cell.
 
+Every form takes ``--key PATH``: the instructor's key, a Python file kept out of the repository,
+that adds questions, replaces or withdraws public ones and salts the parameter draws (its form:
+``tools/key_example.py``; :func:`assignments.load_key`). The questions in ``tools/assignments.py``
+are public, reference answers and hidden tests included: they are the open book's practice
+assignments. Questions for credit belong in a key. The key is loaded only by this process; the
+students' processes get each question's probe and nothing else of it.
+
 What this does not stop: code that attacks the grading machine itself (its files, other processes)
 runs with the instructor's rights, as under any autograder; grade untrusted submissions in a
 container or as an unprivileged user.
@@ -50,9 +58,9 @@ import copy
 import csv
 import importlib
 import inspect
-import io
 import json
 import os
+import pickle
 import re
 import select
 import signal
@@ -61,8 +69,12 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+import assignments
+import cloudpickle
 import nbformat
 import torch
 from assignments import ASSIGNMENTS, MANUAL, Manual, Question, Wrong, parameters, setup_source
@@ -618,9 +630,14 @@ def run_sandboxed(tasks: list[dict], inputs: dict, timeout: float) -> dict[str, 
     with one line, so a student's process holds no other student's code; if it dies (a student's
     code can kill its parent), a new one takes the remaining tasks."""
     results: dict[str, dict | None] = {}
-    buffer = io.BytesIO()
-    torch.save(inputs, buffer)
-    blob = buffer.getvalue()
+    needed = {task["question"] for task in tasks}
+    probes = {
+        f"{chapter}/{q.name}": Probe(q.defines, q.disabled, q.probe)
+        for chapter, qs in ASSIGNMENTS.items()
+        for q in qs
+        if f"{chapter}/{q.name}" in needed
+    }
+    blob = cloudpickle.dumps((inputs, probes))  # a key's probes by value: the key itself stays here
     pending = list(tasks)
     fork = hasattr(os, "fork")  # without fork, one process per task, which runs the student's code itself
     while pending:
@@ -665,6 +682,17 @@ def run_sandboxed(tasks: list[dict], inputs: dict, timeout: float) -> dict[str, 
                 proc.kill()
                 proc.wait()
     return results
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a student's process gets of a question: the names the answer must define, the package's
+    versions to switch off, and the probe that calls the student's functions (never the references
+    or the checks, which stay in the grading process)."""
+
+    defines: tuple[str, ...]
+    disabled: tuple[str, ...]
+    probe: Callable[[dict, dict], dict]
 
 
 class SwitchedOff(RuntimeError):
@@ -830,7 +858,8 @@ def _fork_task(task: dict, questions: dict, inputs: dict, timeout: float) -> dic
 
 def sandbox_main(timeout: float) -> int:
     """The process that runs the student's code, ``make_coursework.py _sandbox TIMEOUT``: the inputs
-    (length and ``torch.save`` bytes), then one task (JSON) per line on stdin; one result per line on stdout."""
+    (length and the pickled inputs and probes), then one task (JSON) per line on stdin; one result per line on
+    stdout."""
     import ggd_tutorial  # noqa: F401 - imported once, before any fork
     import ggd_tutorial.book.exercises  # noqa: F401
     import ggd_tutorial.book.experiments  # noqa: F401
@@ -839,9 +868,8 @@ def sandbox_main(timeout: float) -> int:
         import IPython.core.inputtransformer2  # noqa: F401 - for _python_source, once
     except ImportError:
         pass
-    questions = {f"{chapter}/{q.name}": q for chapter, qs in ASSIGNMENTS.items() for q in qs}
     stdin = sys.stdin.buffer
-    inputs = torch.load(io.BytesIO(stdin.read(int.from_bytes(stdin.read(8), "big"))), weights_only=True)
+    inputs, questions = pickle.loads(stdin.read(int.from_bytes(stdin.read(8), "big")))  # from the grader
     answer = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)  # anything else printed here goes nowhere
@@ -871,8 +899,31 @@ def write_copies(out: Path, launch: str | None = None) -> None:
     )
 
 
+def _apply_key(argv: list[str]) -> list[str]:
+    """Take ``--key PATH`` (or ``--key=PATH``) out of ``argv``, anywhere in it, and apply that key."""
+    rest, path = [], None
+    items = iter(argv)
+    for item in items:
+        if item == "--key":
+            path = next(items, None)
+            if path is None:
+                raise SystemExit("--key needs the path of a key file")
+        elif item.startswith("--key="):
+            path = item.split("=", 1)[1]
+        else:
+            rest.append(item)
+    if path is not None:
+        try:
+            assignments.load_key(path)
+        except ValueError as err:
+            raise SystemExit(f"--key: {err}") from err
+    return rest
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] != ["_sandbox"]:  # the students' processes never load a key
+        argv = _apply_key(argv)
     course_default = ROOT / "coursework" / "nbgrader"
     if argv[:1] == ["release"]:
         parser = argparse.ArgumentParser(prog="make_coursework.py release")
