@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,12 +12,32 @@ def pytest_report_header(config):
     )
 
 
+def _chapter_seconds() -> dict[str, float]:
+    """Seconds per chapter in the latest committed book build (``benchmarks/runtimes.md``, last column)."""
+    table = Path(__file__).resolve().parents[1] / "benchmarks" / "runtimes.md"
+    out = {}
+    for line in table.read_text().splitlines() if table.exists() else []:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) > 1 and cells[-1].replace(".", "", 1).isdigit():
+            out[cells[0]] = float(cells[-1])
+    return out
+
+
 def pytest_collection_modifyitems(config, items):
-    """Chapter notebooks (nbval) are the `notebooks` tier, and slow."""
+    """Chapter notebooks (nbval) are the `notebooks` tier, and slow. They run first, the longest
+    first (by the committed runtimes), so that with two workers the many short test files fill the
+    end of the run instead of one worker waiting for the other's long chapter."""
+    seconds = _chapter_seconds()
     for item in items:
         if str(item.fspath).endswith(".ipynb"):
             item.add_marker(pytest.mark.notebooks)
             item.add_marker(pytest.mark.slow)
+
+    def rank(item):
+        path = Path(str(item.fspath))
+        return (0, -seconds.get(path.stem, 0.0)) if path.suffix == ".ipynb" else (1, 0.0)
+
+    items[:] = sorted(items, key=rank)  # stable: the cells of a notebook and the tests of a file keep their order
 
 
 @pytest.fixture(autouse=True)
