@@ -543,6 +543,15 @@ def onsager_velocity(y):
 """
 
 
+def _with_assignments(code: str) -> str:
+    """What ``code`` prints, run in a fresh process with ``torch`` and ``assignments as a`` imported
+    (a key loaded there changes nothing in this process)."""
+    head = "import sys, torch; sys.path[:0] = ['tools', 'tests']; import assignments as a\n"
+    return subprocess.run(
+        [sys.executable, "-c", head + code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def _setup_params(notebook: dict) -> dict:
     import ast
 
@@ -569,14 +578,11 @@ def test_an_instructor_key_adds_replaces_withdraws_and_salts_and_stays_in_the_gr
     assert {"cosh-dual-answer", "onsager-velocity-answer"} <= ids and "entropy-production-answer" not in ids
     assert "y @ M" not in released and "### BEGIN SOLUTION" not in released
 
-    draws = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.path.insert(0, 'tools'); import assignments as a\n"
-         "public = [a.parameters('gradient_dynamics', f's{i}')['a'] for i in range(30)]\n"
-         "a.load_key('tools/key_example.py')\n"
-         "print(public != [a.parameters('gradient_dynamics', f's{i}')['a'] for i in range(30)])"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert draws.stdout.strip() == "True"  # the salt gives other draws
+    draws = "public = [a.parameters('gradient_dynamics', f's{i}')['a'] for i in range(30)]\n" + (
+        "a.load_key('tools/key_example.py')\n"
+        "print(public != [a.parameters('gradient_dynamics', f's{i}')['a'] for i in range(30)])"
+    )
+    assert _with_assignments(draws) == "True"  # the salt gives other draws
 
     personal = {
         s: json.loads((course / "personal" / chapter / s / f"{chapter}.ipynb").read_text()) for s in ("alice", "bob")
@@ -599,14 +605,11 @@ def test_an_instructor_key_adds_replaces_withdraws_and_salts_and_stays_in_the_gr
     assert {s: float(r["cosh-dual"]) for s, r in rows.items()} == {"alice": 3, "bob": 3, "carol": 3}
     assert json.loads(rows["alice"]["parameters"]) == _setup_params(personal["alice"])
     assert "scale of M" in rows["bob"]["messages"] and "onsager_velocity raised" in rows["carol"]["messages"]
-    control = subprocess.run(  # negative control: where the key is loaded, that answer finds the reference
-        [sys.executable, "-c", "import sys, torch; sys.path[:0] = ['tools', 'tests']; import assignments as a\n"
-         "from test_coursework import READS_THE_KEY\na.load_key('tools/key_example.py')\n"
-         "ns = {'PARAMS': {'m': 2.0}}; exec(READS_THE_KEY, ns)\n"
-         "print(ns['onsager_velocity'](torch.ones(1, 2, dtype=torch.float64)).tolist())"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert control.stdout.strip() == "[[2.0, 2.0]]"
+    control = "from test_coursework import READS_THE_KEY\na.load_key('tools/key_example.py')\n" + (
+        "ns = {'PARAMS': {'m': 2.0}}; exec(READS_THE_KEY, ns)\n"
+        "print(ns['onsager_velocity'](torch.ones(1, 2, dtype=torch.float64)).tolist())"
+    )
+    assert _with_assignments(control) == "[[2.0, 2.0]]"  # negative control: where the key is, that answer finds it
 
     # A key that names what does not exist is refused with a message, before anything is written.
     bad = tmp_path / "bad_key.py"
