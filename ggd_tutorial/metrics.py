@@ -147,8 +147,7 @@ def trajectory_error(true: Tensor, predicted: Tensor, per_trajectory: bool = Fal
     """MSE between ``predicted`` and ``true`` trajectories ``(batch, time, dim)``, over the observed
     samples only (a shorter trajectory's padding, NaN in ``true``, is left out): a float, or one value
     per trajectory."""
-    pred = predicted
-    err = (pred - true) ** 2
+    err = (predicted - true) ** 2
     observed = torch.isfinite(true).all(-1)  # padding after a shorter trajectory's end is NaN
     if bool(observed.all()):
         return err.mean(dim=(1, 2)) if per_trajectory else float(err.mean())

@@ -604,7 +604,7 @@ def test_an_instructor_key_adds_replaces_withdraws_and_salts_and_stays_in_the_gr
     assert {s: float(r["onsager-velocity"]) for s, r in rows.items()} == {"alice": 3, "bob": 0, "carol": 0}
     assert {s: float(r["cosh-dual"]) for s, r in rows.items()} == {"alice": 3, "bob": 3, "carol": 3}
     assert json.loads(rows["alice"]["parameters"]) == _setup_params(personal["alice"])
-    assert "scale of M" in rows["bob"]["messages"] and "onsager_velocity raised" in rows["carol"]["messages"]
+    assert "scale of M" in rows["bob"]["messages"] and "onsager_velocity(y) raised" in rows["carol"]["messages"]
     control = "from test_coursework import READS_THE_KEY\na.load_key('tools/key_example.py')\n" + (
         "ns = {'PARAMS': {'m': 2.0}}; exec(READS_THE_KEY, ns)\n"
         "print(ns['onsager_velocity'](torch.ones(1, 2, dtype=torch.float64)).tolist())"

@@ -42,7 +42,6 @@ from ..metrics import (
     mobility_error,
     predict_trajectories,
     trajectory_error,
-    rollout_mse,
     true_entropy_rate,
     velocity_mse,
 )
@@ -309,22 +308,20 @@ def gauge_fit(result):
     return _cached(result, "gauge", lambda: fix_gauge(result.model, result.system, states(result)))
 
 
-_gauge = gauge_fit
-
 
 def entropy_rank_deficit(result) -> float:
     """1 - rank correlation of the learned and the true entropy (after gauge fixing)."""
-    return 1.0 - _gauge(result).entropy_rank_correlation
+    return 1.0 - gauge_fit(result).entropy_rank_correlation
 
 
 def entropy_error(result) -> float:
     """Relative error of S after gauge fixing."""
-    return _gauge(result).entropy_error
+    return gauge_fit(result).entropy_error
 
 
 def dissipation_error(result) -> float:
     """Relative error of the values of Xi after gauge fixing."""
-    return _gauge(result).dissipation_error
+    return gauge_fit(result).dissipation_error
 
 
 def equilibria_report(result):
