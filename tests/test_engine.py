@@ -60,8 +60,8 @@ def fields_of(record: dict) -> list[str]:
 
 
 def committed(name: str) -> dict:
-    """The first committed record of ``benchmarks/<name>.jsonl``."""
-    return json.loads((BENCH / f"{name}.jsonl").read_text().splitlines()[0])
+    """The last committed record of ``benchmarks/<name>.jsonl`` (the newest fields)."""
+    return json.loads((BENCH / f"{name}.jsonl").read_text().splitlines()[-1])
 
 
 # ---------------------------------------------------------------- the engine on plain tasks
