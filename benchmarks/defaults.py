@@ -344,9 +344,10 @@ UNSEEN_NOTE = (
     "seen, and the test and training columns say why. Where the test MSE is several times the training "
     "MSE (the five-species network with 64 trajectories), the trajectories do not cover the state space: "
     "the larger budget lowers the training MSE but not the test MSE, while four times the trajectories "
-    "close the gap. Where both are close, the fit itself is the limit, and the larger budget helps; but it "
-    'takes up to twice the time, which would put the chapter "Learn your own system" (default training) '
-    'over two minutes, so it is not the default. A run may also stop on a plateau ("converged": less than '
+    "close the gap. Where both are close, the fit itself is the limit, and the larger budget helps; but its "
+    "slowest fit takes about twice the defaults' slowest here, close to the two-minute limit on three to five "
+    "species, so it is not the default (the book's slowest default fit, diffusion on 64 states, would be "
+    'over the limit at twice its time). A run may also stop on a plateau ("converged": less than '
     "1 % better over 200 iterations, or 0.1 % with the larger budget). The absolute level is not scale-free: "
     "with four times the rate prefactor the velocities are four times larger, which the relative column "
     "removes. For an unseen network, pass what is known (the stoichiometry as `dissipation_projection`, "
