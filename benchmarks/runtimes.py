@@ -1,13 +1,15 @@
 """Chapter runtimes of a book build, read from its execution cache, next to the earlier measurements.
 
-    jupyter-book build . -W -n --keep-going          # executes every chapter (fresh build: no cache yet)
-    python benchmarks/runtimes.py [--build _build] [--suite SECONDS] [--ci SECONDS]
+    rm -rf _build && python tools/build_book.py --jobs 1   # one chapter at a time, at 2 threads
+    python benchmarks/runtimes.py [--build _build] [--suite S] [--ci S] [--serial-build S] [--parallel-build S]
 
 The build keeps each executed notebook with its execution time in ``_build/.jupyter_cache``; this
 script reads those times and writes ``benchmarks/runtimes.md``: seconds per chapter at the machine's
-thread count, the earlier values (0.1.0, measured on the same kind of 2-core machine from a fresh clone)
-and, when given, the test-suite and ``.ci/run`` wall times. Time a build alone: two torch jobs on two
-cores slow each other several times over.
+thread count (what a reader waits for one chapter), the earlier values (0.1.0, measured on the same
+kind of 2-core machine from a fresh clone) and, when given, the wall times of the steps: ``.ci/run``,
+the book build one chapter at a time (``--jobs 1``) and two at a time at one thread each (the
+default of ``tools/build_book.py``, as in CI), and the test step. Time a build alone: two torch jobs
+on two cores slow each other several times over.
 """
 
 from __future__ import annotations
@@ -54,11 +56,18 @@ BEFORE = {
         "intro": 4,
     },
 }
-BEFORE_TOTALS = {
+BEFORE_TOTALS: dict[str, dict[str, float | None]] = {
     "0.1.0": {".ci/run": 2113, "test step": None},
     "0.2.0": {".ci/run": 1389, "test step": 733},
-    "0.2.0, same day": {".ci/run": None, "test step": None},
+    "0.2.0, same day": {".ci/run": None, "test step": None, "serial build": 1176},
 }
+#: The rows of the step table: key, label.
+STEPS = (
+    (".ci/run", "`.ci/run`"),
+    ("serial build", "book build, one chapter at a time (2 threads)"),
+    ("parallel build", "book build, two chapters at a time (1 thread each)"),
+    ("test step", "test step (`pytest`, 2 workers)"),
+)
 #: How the latest columns were measured (written under the tables).
 NOTES = """\
 Measured on 2026-12-02 on the 2-core CPU with nothing else running. `CI=true bash .ci/run` on a fresh
@@ -95,8 +104,8 @@ def _cell(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}"
 
 
-def table(times: dict[str, float], suite: float | None, ci: float | None) -> str:
-    """Markdown tables: seconds per chapter, then per CI step, for each earlier release and now."""
+def table(times: dict[str, float], steps: dict[str, float | None]) -> str:
+    """Markdown tables: seconds per chapter, then per step, for each earlier release and now."""
     releases = list(BEFORE)
     head = "| chapter | " + " | ".join(f"{r} (s)" for r in releases) + " | now (s) |"
     rows = [head, "|---|" + "---:|" * (len(releases) + 1)]
@@ -108,11 +117,9 @@ def table(times: dict[str, float], suite: float | None, ci: float | None) -> str
     rows.append(f"| **all chapters** | {totals} | {sum(times.values()):.0f} |")
     rows += ["", "| step | " + " | ".join(f"{r} (s)" for r in releases) + " | now (s) |"]
     rows.append("|---|" + "---:|" * (len(releases) + 1))
-    for step, now in ((".ci/run", ci), ("test step", suite)):
-        label = "`.ci/run`" if step == ".ci/run" else "test step (`pytest`)"
-        rows.append(
-            f"| {label} | " + " | ".join(_cell(BEFORE_TOTALS[r][step]) for r in releases) + f" | {_cell(now)} |"
-        )
+    for step, label in STEPS:
+        before = " | ".join(_cell(BEFORE_TOTALS[r].get(step)) for r in releases)
+        rows.append(f"| {label} | {before} | {_cell(steps.get(step))} |")
     return "\n".join(rows) + "\n"
 
 
@@ -121,10 +128,14 @@ def main() -> None:
     parser.add_argument("--build", type=Path, default=ROOT / "_build")
     parser.add_argument("--suite", type=float, default=None, help="wall seconds of the test step")
     parser.add_argument("--ci", type=float, default=None, help="wall seconds of .ci/run")
+    parser.add_argument("--serial-build", type=float, default=None, help="wall seconds, --jobs 1")
+    parser.add_argument("--parallel-build", type=float, default=None, help="wall seconds, two at a time")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "runtimes.md")
     args = parser.parse_args()
-    text = "# Chapter runtimes (2-core CPU, book build at 2 threads)\n\n" + table(
-        chapter_times(args.build), args.suite, args.ci
+    steps = {".ci/run": args.ci, "serial build": args.serial_build, "parallel build": args.parallel_build}
+    steps["test step"] = args.suite
+    text = "# Chapter runtimes (2-core CPU, one chapter at a time at 2 threads)\n\n" + table(
+        chapter_times(args.build), steps
     )
     text += "\n" + NOTES
     args.out.write_text(text)

@@ -1,33 +1,27 @@
 import os
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from build_book import committed_seconds  # noqa: E402
+
 
 def pytest_report_header(config):
     return (
         f"torch {torch.__version__}, {torch.get_num_threads()} threads "
-        f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; the notebook kernels inherit it)"
+        f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+        f"MKL_CBWR={os.environ.get('MKL_CBWR', 'unset')}; the notebook kernels inherit both)"
     )
-
-
-def _chapter_seconds() -> dict[str, float]:
-    """Seconds per chapter in the latest committed book build (``benchmarks/runtimes.md``, last column)."""
-    table = Path(__file__).resolve().parents[1] / "benchmarks" / "runtimes.md"
-    out = {}
-    for line in table.read_text().splitlines() if table.exists() else []:
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) > 1 and cells[-1].replace(".", "", 1).isdigit():
-            out[cells[0]] = float(cells[-1])
-    return out
 
 
 def pytest_collection_modifyitems(config, items):
     """Chapter notebooks (nbval) are the `notebooks` tier, and slow. They run first, the longest
     first (by the committed runtimes), so that with two workers the many short test files fill the
     end of the run instead of one worker waiting for the other's long chapter."""
-    seconds = _chapter_seconds()
+    seconds = committed_seconds()
     for item in items:
         if str(item.fspath).endswith(".ipynb"):
             item.add_marker(pytest.mark.notebooks)

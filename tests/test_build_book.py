@@ -1,0 +1,94 @@
+"""tools/build_book.py: chapters executed in parallel land in the cache under the key the build looks up."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import build_book  # noqa: E402
+
+TINY = """---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+# {title}
+
+```{{code-cell}} ipython3
+{code}
+```
+"""
+
+
+def test_each_chapter_is_read_as_the_build_reads_it(tmp_path):
+    """The cache key of the builder's reading equals that of myst-nb's reader with the book's settings,
+    so the build finds what the builder executed instead of executing it again."""
+    from jupyter_cache import get_cache
+    from myst_nb.core.config import NbParserConfig
+    from myst_nb.core.read import create_nb_reader
+    from myst_parser.config.main import MdParserConfig
+
+    cache = get_cache(str(tmp_path / "cache"))
+
+    def key(nb) -> str:
+        return cache.create_hashed_notebook(nb)[1]
+
+    extensions = set(yaml.safe_load((ROOT / "_config.yml").read_text())["parse"]["myst_enable_extensions"])
+    chapters = build_book.chapters()
+    assert {p.stem for p in chapters} >= {"kinetics", "diffusion", "generic", "gradient_dynamics"}
+    for path in chapters:
+        text = path.read_text()
+        reader = create_nb_reader(str(path), MdParserConfig(enable_extensions=extensions), NbParserConfig(), text)
+        assert reader is not None, path
+        assert key(build_book.read_chapter(path)) == key(reader.read(text)), path.stem
+
+
+def test_chapters_run_longest_first_and_only_notebooks():
+    seconds = build_book.committed_seconds()
+    chapters = build_book.chapters()
+    assert all(p.read_text().startswith("---\njupytext:") for p in chapters)
+    assert "api" not in {p.stem for p in chapters}  # a page without code
+    times = [seconds.get(p.stem, 0.0) for p in chapters]
+    assert times == sorted(times, reverse=True) and times[0] > 60
+
+
+@pytest.mark.slow
+def test_executed_chapters_are_cached_with_their_threads_and_a_failing_one_is_reported(tmp_path, monkeypatch, capsys):
+    from jupyter_cache import get_cache
+
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "good.md").write_text(
+        TINY.format(title="Good", code="import os\nprint('threads', os.environ['OMP_NUM_THREADS'])")
+    )
+    (book / "bad.md").write_text(TINY.format(title="Bad", code="raise ValueError('a broken chapter')"))
+    monkeypatch.setattr(build_book, "BOOK", book)
+    monkeypatch.setattr(build_book, "CACHE", tmp_path / "cache")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(build_book.os, "cpu_count", lambda: 6)  # 6 cores, 2 jobs: 3 threads per kernel
+
+    assert build_book.execute_missing(2) is False  # one chapter failed
+    out = capsys.readouterr()
+    assert "FAILED bad" in out.err and "a broken chapter" in out.err
+    cache = get_cache(str(tmp_path / "cache"))
+    with pytest.raises(KeyError):
+        cache.match_cache_notebook(build_book.read_chapter(book / "bad.md"))
+    _, executed = cache.merge_match_into_notebook(build_book.read_chapter(book / "good.md"))
+    streams = [o["text"] for c in executed.cells if c.cell_type == "code" for o in c.outputs if "text" in o]
+    assert streams == ["threads 3\n"]
+
+    (book / "bad.md").unlink()
+    assert build_book.execute_missing(2) is True  # nothing left to execute: the good one is cached
+    assert "every chapter is in the execution cache" in capsys.readouterr().out
+
+
+def test_jobs_must_be_positive():
+    with pytest.raises(SystemExit):
+        build_book.main(["--jobs", "0"])
