@@ -41,9 +41,9 @@ BEFORE = {
         "intro": 2,
         "summary": 1,
     },
-    # The book of release 0.2.0 built again on 2026-12-02, on the machine and day of the "now" column
-    # (structure by nbconvert, its build record lost): machines of one kind differ from day to day.
-    "0.2.0, same day": {
+    # The book of release 0.2.0 built again on the morning of 2026-12-02, on the machine of the "before"
+    # column (structure by nbconvert, its build record lost): machines of one kind differ from day to day.
+    "0.2.0, a.m.": {
         "kinetics": 340,
         "diffusion": 245,
         "structure": 194,
@@ -55,11 +55,26 @@ BEFORE = {
         "icnn": 6,
         "intro": 4,
     },
+    # This book before tools/build_book.py: one chapter at a time at 2 threads, the morning of 2026-12-02.
+    "before, a.m.": {
+        "kinetics": 245,
+        "structure": 215,
+        "diffusion": 202,
+        "kinetics_priors": 98,
+        "generic": 93,
+        "overdamped": 69,
+        "own_system": 68,
+        "gradient_dynamics": 8,
+        "icnn": 6,
+        "intro": 3,
+        "summary": 1,
+    },
 }
 BEFORE_TOTALS: dict[str, dict[str, float | None]] = {
     "0.1.0": {".ci/run": 2113, "test step": None},
     "0.2.0": {".ci/run": 1389, "test step": 733},
-    "0.2.0, same day": {".ci/run": None, "test step": None, "serial build": 1176},
+    "0.2.0, a.m.": {".ci/run": None, "test step": None, "serial build": 1176},
+    "before, a.m.": {".ci/run": 2019, "test step": 926, "serial build": 1028},
 }
 #: The rows of the step table: key, label.
 STEPS = (
@@ -70,19 +85,21 @@ STEPS = (
 )
 #: How the latest columns were measured (written under the tables).
 NOTES = """\
-Measured on 2026-12-02 on the 2-core CPU with nothing else running. `CI=true bash .ci/run` on a fresh
-clone took 2019 s: 44 s of installing (the packages were on the machine already; a bare machine adds
-the download and install of torch and the book stack), 21 s of ruff and mypy, 1028 s for the strict
-book build (every chapter executed at 2 threads) and 926 s for the test step (913 tests in two
-pytest-xdist workers at one thread each, every chapter notebook again through nbval). The column
-"0.2.0, same day" is release 0.2.0's book built on the same machine that day (19.6 minutes): this
-machine was slower than the one that measured the 0.2.0 column (own_system, whose code did not
-change, took 62 s against 34 s), so compare "now" with that column. Since 0.2.0 the chapters gained
-executed solutions and exercises and now reuse what their checks compute (rollouts, gauge fits,
-equilibria, grid transfers; kinetics' equilibria check alone was 26 s); how much of the difference
-in kinetics, diffusion and kinetics_priors is that and how much the machine's drift within the day
-was not separated. Training is unchanged; its cost, autograd's double backward through the
-dissipation network, keeps kinetics, diffusion and structure above two minutes.
+The chapter table is one chapter at a time at 2 threads (`python tools/build_book.py --jobs 1`), what a
+reader waits for a chapter. "now" was measured in the afternoon of 2026-12-02 with nothing else
+running, "before, a.m." and "0.2.0, a.m." that morning on a slower machine of the same kind (between
+"before, a.m." and "now" the chapters and the package lost a few unused names and nothing else; the
+morning's `.ci/run` built the book one chapter at a time at 2 threads). The speed of these machines drifts within a day: a fixed probe, a short
+kinetics fit at one thread, took 17.5 s before the "now" serial build, 13.2 s after it and 14.1 s after
+the parallel one, and 13.6 s an hour earlier. `CI=true bash .ci/run` on a fresh clone took 1293 s in
+the afternoon: 29 s of installing (the packages were on the machine already), 12 s of ruff and mypy,
+514 s for the strict build with the chapters two at a time at one thread each (`tools/build_book.py`)
+and 738 s for the test step (924 tests in two pytest-xdist workers at one thread each, every chapter
+notebook again through nbval, on MKL's AVX2 path). Two at a time the executions take longer each
+(kinetics 206 s, diffusion 222 s at one thread beside another chapter) but the whole build less: 428 s
+against 670 s one at a time, run one after the other with the probe at 13.2 s in between. Training,
+autograd's double backward through the dissipation network, keeps kinetics and diffusion above two
+minutes at 2 threads.
 """
 
 
