@@ -11,7 +11,8 @@ from build_book import committed_seconds  # noqa: E402
 
 def pytest_report_header(config):
     return (
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()} "
         f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
         f"MKL_CBWR={os.environ.get('MKL_CBWR', 'unset')}; the notebook kernels inherit both)"
     )

@@ -155,7 +155,7 @@ def test_checks_sit_in_collapsed_cells_apart_from_the_teaching_code(name):
             assert not checks, f"{name}: checks in a teaching cell (move them to a hide-input cell):\n{cell.source}"
 
 
-@pytest.mark.skipif(not HTML.exists(), reason="book not built: run `jupyter-book build .` first")
+@pytest.mark.skipif(not HTML.exists(), reason="book not built: run `python tools/build_book.py` first")
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_built_page_exists_with_figures_and_no_errors(name):
     page = HTML / "book" / f"{name}.html"

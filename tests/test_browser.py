@@ -6,7 +6,7 @@ work in a lecture hall without network). Checked per chapter: math typeset by Ma
 TeX left in the text), every image loaded, no JavaScript errors, the Colab launch link and the
 download buttons present. A full-page screenshot of each chapter goes to ``_build/screenshots/``.
 
-Needs the built book (``jupyter-book build .``), Playwright's Python package and a Chromium
+Needs the built book (``python tools/build_book.py``), Playwright's Python package and a Chromium
 (``apt-get install chromium``; ``GGD_CHROMIUM`` names another binary). ``.ci/run`` installs
 both, so CI never skips this test.
 """
@@ -33,7 +33,7 @@ ARGS = [
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not HTML.exists(), reason="book not built: run `jupyter-book build .` first"),
+    pytest.mark.skipif(not HTML.exists(), reason="book not built: run `python tools/build_book.py` first"),
     pytest.mark.skipif(
         CHROMIUM is None and not os.environ.get("CI"),
         reason="no Chromium: `apt-get install chromium` (or set GGD_CHROMIUM)",

@@ -52,11 +52,11 @@ def test_each_chapter_is_read_as_the_build_reads_it(tmp_path):
 
 def test_chapters_run_longest_first_and_only_notebooks():
     seconds = build_book.committed_seconds()
-    chapters = build_book.chapters()
-    assert all(p.read_text().startswith("---\njupytext:") for p in chapters)
-    assert "api" not in {p.stem for p in chapters}  # a page without code
-    times = [seconds.get(p.stem, 0.0) for p in chapters]
-    assert times == sorted(times, reverse=True) and times[0] > 60
+    chapters = [p.stem for p in build_book.chapters()]
+    assert "api" not in chapters and "testing" not in chapters  # pages without code
+    assert set(chapters) <= set(seconds), "a chapter without a committed runtime runs last"
+    assert set(chapters[:3]) == {"kinetics", "diffusion", "structure"}  # the three longest
+    assert chapters[-1] == "summary"
 
 
 @pytest.mark.slow
@@ -71,8 +71,8 @@ def test_executed_chapters_are_cached_with_their_threads_and_a_failing_one_is_re
     (book / "bad.md").write_text(TINY.format(title="Bad", code="raise ValueError('a broken chapter')"))
     monkeypatch.setattr(build_book, "BOOK", book)
     monkeypatch.setattr(build_book, "CACHE", tmp_path / "cache")
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(build_book.os, "cpu_count", lambda: 6)  # 6 cores, 2 jobs: 3 threads per kernel
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")  # the builder's own choice wins
+    monkeypatch.setattr(build_book, "cores", lambda: 6)  # 6 cores, 2 jobs: 3 threads per kernel
 
     assert build_book.execute_missing(2) is False  # one chapter failed
     out = capsys.readouterr()

@@ -29,7 +29,7 @@ def test_workflow_builds_strictly_tests_and_deploys_on_push():
     uses = [s.get("uses", "") for job in flow["jobs"].values() for s in job["steps"]]
     assert 'pip install -e ".[book,test]"' in runs
     assert "python tools/build_book.py" in runs  # jupyter-book build . -W -n --keep-going, chapters in parallel
-    assert "python -m pytest" in runs
+    assert "OMP_NUM_THREADS=1 MKL_CBWR=AVX2 python -m pytest -n 2 --dist loadfile" in runs  # as .ci/run
     assert any(u.startswith("actions/cache@") for u in uses), "no execution cache"
     assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
     assert any(u.startswith("actions/deploy-pages@") for u in uses)
