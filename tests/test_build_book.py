@@ -92,3 +92,28 @@ def test_executed_chapters_are_cached_with_their_threads_and_a_failing_one_is_re
 def test_jobs_must_be_positive():
     with pytest.raises(SystemExit):
         build_book.main(["--jobs", "0"])
+
+
+@pytest.mark.skipif(
+    __import__("torch").backends.cpu.get_cpu_capability() != "AVX512",
+    reason="MKL's AVX2 path is a second rounding path only on a CPU with AVX-512",
+)
+def test_mkl_avx2_path_rounds_differently_from_the_native_one():
+    """The premise of CI's second floating-point path: MKL_CBWR=AVX2 changes the rounding of products."""
+    import os
+    import subprocess
+
+    code = (
+        "import torch; g = torch.Generator().manual_seed(0); "
+        "a = torch.randn(200, 300, dtype=torch.float64, generator=g); "
+        "print((a @ a.T).flatten().tolist())"
+    )
+
+    def products(**env):
+        base = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"}
+        out = subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    assert products(MKL_CBWR="AVX2") != products()
+    assert products(MKL_CBWR="AVX2") == products(MKL_CBWR="AVX2")  # deterministic on each path
