@@ -89,6 +89,29 @@ def test_executed_chapters_are_cached_with_their_threads_and_a_failing_one_is_re
     assert "every chapter is in the execution cache" in capsys.readouterr().out
 
 
+def test_the_script_fails_when_the_build_executed_a_chapter_itself(tmp_path, monkeypatch, capsys):
+    """A chapter whose key the build did not find runs again one at a time: that is an error."""
+    import types
+
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    monkeypatch.setattr(build_book, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(build_book, "execute_missing", lambda jobs: True)
+    chapter = ROOT / "book" / "icnn.md"
+
+    def build_that_executes(command, cwd):
+        bundle = CacheBundleIn(build_book.read_chapter(chapter), str(chapter), data={})
+        get_cache(str(tmp_path / "cache")).cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+        return types.SimpleNamespace(returncode=0)
+
+    monkeypatch.setattr(build_book.subprocess, "run", lambda command, cwd: types.SimpleNamespace(returncode=0))
+    assert build_book.main(["--jobs", "2"]) == 0  # the build found everything
+    monkeypatch.setattr(build_book.subprocess, "run", build_that_executes)
+    assert build_book.main(["--jobs", "2"]) == 1
+    assert "the build executed ['icnn#" in capsys.readouterr().err
+
+
 def test_jobs_must_be_positive():
     with pytest.raises(SystemExit):
         build_book.main(["--jobs", "0"])

@@ -10,10 +10,10 @@ two), so running one chapter per core at one thread each finishes the same work 
 chapter whose outputs are not in the book's execution cache (``_build/.jupyter_cache``, the cache of
 ``execute_notebooks: cache`` in ``_config.yml``), ``--jobs`` at a time, the longest first (by the
 committed ``benchmarks/runtimes.md``), each kernel with ``OMP_NUM_THREADS`` = cores // jobs; stores
-each executed chapter in that cache with jupyter-cache's own API; checks that every chapter is found
-there under the key the build looks up; then runs ``jupyter-book build``, which executes nothing. A
-chapter that fails is reported with its traceback, the others stay cached, and the build does not
-start. With ``--jobs 1`` (the default on one core) the build executes the chapters itself.
+each executed chapter in that cache with jupyter-cache's own API; then runs ``jupyter-book build``,
+which finds every chapter there and executes nothing (the script fails if the build executed one
+itself: its cache key differed). A chapter that fails is reported with its traceback, the others
+stay cached, and the build does not start. With ``--jobs 1`` (the default on one core) the build executes the chapters itself.
 """
 
 from __future__ import annotations
